@@ -1,0 +1,159 @@
+/* The input deck: every setting of a run, its YAML parser, command-line overrides,
+ * validation and the resolved dump.
+ *
+ * A deck is a two-level YAML mapping (section -> key -> value).  Every key, its type, default,
+ * range and documentation live in one table in config.c; defaults, validation, the dump,
+ * `/parameters` in the run file and inputs/reference.yml all come from it. */
+#ifndef GPA_CONFIG_H
+#define GPA_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gpa/error.h"
+
+enum { GPA_PATH_MAX = 1024, GPA_MAX_HIDDEN = 8 };
+
+/* Built-in source/target distributions (names in GPA_DIST_NAMES, same order). */
+enum gpa_dist_kind {
+  GPA_DIST_GAUSSIAN,
+  GPA_DIST_MIXTURE,
+  GPA_DIST_STUDENT_T,
+  GPA_DIST_GEN_GAUSSIAN,
+  GPA_DIST_SWISS_ROLL,
+  GPA_DIST_SIERPINSKI,
+  GPA_DIST_FILE,
+};
+#define GPA_DIST_NAMES "gaussian|mixture|student_t|gen_gaussian|swiss_roll|sierpinski|file"
+
+enum gpa_activation { GPA_ACT_RELU, GPA_ACT_LEAKY_RELU, GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME };
+#define GPA_ACT_NAMES "relu|leaky_relu|smooth_relu"
+#define GPA_LAST_ACT_NAMES "relu|leaky_relu|smooth_relu|same"
+
+enum gpa_normalization { GPA_NORM_SPECTRAL, GPA_NORM_FROBENIUS };
+#define GPA_NORM_NAMES "spectral|frobenius"
+
+enum gpa_divergence_kind { GPA_DIV_KL, GPA_DIV_KL_LT, GPA_DIV_ALPHA };
+#define GPA_DIV_NAMES "kl|kl-lt|alpha"
+
+enum gpa_optimizer_kind { GPA_OPT_ADAM, GPA_OPT_SGD };
+#define GPA_OPT_NAMES "adam|sgd"
+
+enum gpa_integrator_kind { GPA_INT_EULER, GPA_INT_HEUN, GPA_INT_RK4 };
+#define GPA_INT_NAMES "euler|heun|rk4"
+
+enum gpa_stage_mode { GPA_STAGES_RETRAIN, GPA_STAGES_FROZEN };
+#define GPA_STAGE_NAMES "retrain|frozen"
+
+struct gpa_int_list {
+  int n;
+  int64_t v[GPA_MAX_HIDDEN];
+};
+
+struct gpa_dist_params {
+  int kind;        /* enum gpa_dist_kind */
+  int64_t n;       /* number of samples */
+  int64_t dim;     /* dimension d */
+  double mean;     /* location, every coordinate */
+  double std;      /* gaussian std; mixture component std */
+  double scale;    /* student_t / gen_gaussian scale */
+  double nu;       /* student_t degrees of freedom */
+  double beta;     /* gen_gaussian exponent: density ~ exp(-|x|^beta) */
+  double spacing;  /* mixture: centres (0,s), (s,0), (s,s), (0,0) */
+  int64_t offset;  /* mixture: first of the two coordinates carrying the mixture */
+  int64_t level;   /* sierpinski level */
+  double side;     /* sierpinski: side of the square */
+  double noise;    /* swiss_roll: Gaussian noise std */
+  char file[GPA_PATH_MAX];
+  char dataset[256];
+};
+
+struct gpa_params {
+  struct {
+    int64_t seed;
+    bool flush_denormals;
+  } run;
+  struct gpa_dist_params source, target;
+  struct {
+    struct gpa_int_list widths;
+    int activation;      /* enum gpa_activation */
+    int last_activation; /* enum gpa_activation; GPA_ACT_SAME: as `activation` */
+    double smooth_eps;
+    double leaky_slope;
+    int normalization; /* enum gpa_normalization */
+    int64_t power_iterations;
+  } network;
+  struct {
+    int kind; /* enum gpa_divergence_kind */
+    double alpha;
+    double L; /* Lipschitz constant; +inf: unconstrained */
+  } divergence;
+  struct {
+    int kind; /* enum gpa_optimizer_kind */
+    double lr;
+    int64_t epochs;
+    double beta1, beta2, eps;
+    bool reset_moments;
+  } optimizer;
+  struct {
+    int64_t max_steps;
+    double dt;
+    int integrator; /* enum gpa_integrator_kind */
+    int stages;     /* enum gpa_stage_mode */
+    double ke_tol;
+    double div_tol;
+    double cfl_warn;
+  } transport;
+  struct {
+    char file[GPA_PATH_MAX];
+    int64_t trajectory_every;
+    int64_t checkpoint_every;
+    int64_t progress_every;
+  } output;
+};
+
+/* Where each setting came from, for error messages. */
+enum gpa_origin { GPA_FROM_DEFAULT = 0, GPA_FROM_DECK, GPA_FROM_OVERRIDE };
+
+struct gpa_deck {
+  struct gpa_params p;
+  char path[GPA_PATH_MAX]; /* the deck file, "" when none */
+  int n_keys;
+  int origin[128]; /* enum gpa_origin, per key of the table */
+  int line[128];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
+};
+
+/* Every setting at its default. */
+void gpa_params_default(struct gpa_params *p);
+
+/* Starts a deck at the defaults. */
+void gpa_deck_init(struct gpa_deck *deck);
+/* Parses YAML `text` (the contents of file `path`) into the deck.  Unknown sections and keys,
+ * wrong types, duplicates and out-of-range values are GPA_ERR_INPUT with the message
+ * "PATH:LINE: section.key: problem". */
+int gpa_deck_parse(struct gpa_deck *deck, const char *path, const char *text, size_t len);
+/* Applies one "section.key=value" override. */
+int gpa_deck_override(struct gpa_deck *deck, const char *assignment);
+/* Checks the relations between keys (dimensions, keys that do not apply to a kind, ...) and
+ * resolves derived defaults (the output file name from the deck name). */
+int gpa_deck_validate(struct gpa_deck *deck);
+
+/* Writes the resolved settings as a YAML deck (itself a valid deck). */
+void gpa_params_dump(FILE *out, const struct gpa_params *p);
+/* Writes inputs/reference.yml: every key, documented, at its default. */
+void gpa_params_reference(FILE *out);
+
+/* Table access, for writers of `/parameters`. */
+enum gpa_ptype { GPA_PT_INT, GPA_PT_REAL, GPA_PT_BOOL, GPA_PT_ENUM, GPA_PT_STRING, GPA_PT_INTLIST };
+int gpa_params_count(void);
+const char *gpa_params_section(int i);
+const char *gpa_params_key(int i);
+enum gpa_ptype gpa_params_type(int i);
+const void *gpa_params_value(const struct gpa_params *p, int i);
+/* Name of an enum value of key i (GPA_PT_ENUM), e.g. "heun". */
+const char *gpa_params_enum_name(int i, int value);
+/* Name of value `value` in a "a|b|c" list; "?" when out of range. */
+const char *gpa_choice_name(const char *choices, int value);
+
+#endif

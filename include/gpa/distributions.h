@@ -1,0 +1,34 @@
+/* Built-in source and target distributions, and samples read from HDF5 files.
+ *
+ * Sample i of a distribution draws from the generator keyed on (seed, stream, i), so every
+ * sample is the same whichever rank makes it.  The definitions follow the reference PyTorch
+ * implementation (shared/bench/gpa_torch.py) where it has them. */
+#ifndef GPA_DISTRIBUTIONS_H
+#define GPA_DISTRIBUTIONS_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "gpa/comm.h"
+#include "gpa/config.h"
+
+/* Collective.  For kind `file`, reads the dataset's shape and sets q->n (when 0: all rows)
+ * and q->dim (when 0); checks that the file holds n rows of dim columns.  `section` is
+ * "source" or "target", for messages. */
+int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *section);
+
+/* Collective.  Fills x [part.n_local][q->dim] with samples part.offset ... of q. */
+int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
+                    uint32_t stream, struct gpa_part part, double *x);
+
+/* One sample (index i) of a built-in kind into x [dim]; `cells` is the carpet's cell order
+ * (from gpa_dist_carpet_cells) for kind sierpinski, else NULL. */
+void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream, int64_t i,
+                  const int32_t *cells, double *x);
+
+/* The filled cells of the level-`level` carpet, as ii * 3^level + jj, in a seeded random order
+ * (the same on every rank); *count = 8^level. */
+int gpa_dist_carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t **cells,
+                          int64_t *count);
+
+#endif

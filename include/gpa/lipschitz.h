@@ -1,0 +1,38 @@
+/* The Lipschitz constraint: after every optimizer update each weight matrix W_l is rescaled to
+ * norm c = L^(1/D), so that Lip(phi) <= prod_l ||W_l||_2 <= L (activations are 1-Lipschitz,
+ * biases free).  The norm is the spectral norm estimated by power iteration with a persistent
+ * vector per layer (`spectral`), or the Frobenius norm (`frobenius`, stricter since
+ * ||W||_2 <= ||W||_F).  With L = inf nothing is done. */
+#ifndef GPA_LIPSCHITZ_H
+#define GPA_LIPSCHITZ_H
+
+#include <stdint.h>
+
+#include "gpa/mlp.h"
+
+struct gpa_lipschitz {
+  int method;      /* enum gpa_normalization */
+  int active;      /* 0 when L = inf */
+  double L, c;     /* c = L^(1/D) */
+  int n_layers;
+  int64_t iterations;            /* power iterations per projection */
+  int64_t rows[GPA_MLP_MAX_LAYERS], cols[GPA_MLP_MAX_LAYERS];
+  int64_t w_off[GPA_MLP_MAX_LAYERS];
+  int64_t u_off[GPA_MLP_MAX_LAYERS];
+  double *u;                      /* persistent left singular vectors, flat [sum rows] */
+  double *v;                      /* scratch [max cols] */
+  double sigma[GPA_MLP_MAX_LAYERS]; /* last norm estimate of each layer before rescaling */
+};
+
+/* Sets up the constraint for network `m`.  The power-iteration vectors start from the
+ * counter-based generator and are converged on the first projection. */
+int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int method, double L,
+                         int64_t iterations, uint64_t seed);
+void gpa_lipschitz_destroy(struct gpa_lipschitz *lp);
+/* Rescales every weight matrix of theta to norm c (up or down). */
+void gpa_lipschitz_project(struct gpa_lipschitz *lp, double *theta);
+/* Runs power iteration on W_l (theta layout) to convergence; returns the spectral norm. */
+double gpa_spectral_norm(const double *W, int64_t rows, int64_t cols, double *u, double *v,
+                         int64_t max_iter, double rtol);
+
+#endif

@@ -1,0 +1,65 @@
+/* The discriminator phi: a fully connected network R^d -> R with 1-Lipschitz activations.
+ *
+ *   h_0 = x,  z_l = h_{l-1} W_l + b_l,  h_l = a_l(z_l)  (hidden layers l = 1..D-1),
+ *   phi(x) = h_{D-1} W_D + b_D
+ *
+ * All parameters live in one flat buffer `theta` carved by the offsets below (W_l row-major
+ * [in][out], then b_l), optionally followed by the scalar nu of the Legendre-form objectives;
+ * gradients and optimizer moments mirror it.  The workspace keeps z and h of every hidden layer
+ * for `max_rows` rows, so that a forward pass over some rows leaves the others' activations in
+ * place (the targets' activations are reused while theta does not change).  Every matrix
+ * product goes to BLIS.  No function here allocates after gpa_mlp_create. */
+#ifndef GPA_MLP_H
+#define GPA_MLP_H
+
+#include <stdint.h>
+
+#include "gpa/config.h"
+
+enum { GPA_MLP_MAX_LAYERS = GPA_MAX_HIDDEN + 1 };
+
+struct gpa_mlp {
+  int n_layers;                           /* D: weight layers = hidden layers + 1 */
+  int64_t width[GPA_MLP_MAX_LAYERS + 1];  /* width[0] = d, width[D] = 1 */
+  int act[GPA_MLP_MAX_LAYERS];            /* act[l]: activation after layer l+1 (hidden) */
+  double smooth_eps, leaky_slope;
+  int64_t w_off[GPA_MLP_MAX_LAYERS];      /* W_{l+1}: theta[w_off[l]], [width[l]][width[l+1]] */
+  int64_t b_off[GPA_MLP_MAX_LAYERS];      /* b_{l+1}: theta[b_off[l]], [width[l+1]] */
+  int64_t n_net;                          /* parameters of the network proper */
+  int64_t nu_off;                         /* index of nu in theta, -1 when absent */
+  int64_t n_params;                       /* n_net (+ 1 with nu) */
+  int64_t max_rows, max_width;
+  double *z[GPA_MLP_MAX_LAYERS];          /* z[l]: [max_rows][width[l+1]] pre-activations */
+  double *h[GPA_MLP_MAX_LAYERS];          /* h[l]: [max_rows][width[l+1]] activations */
+  double *out;                            /* [max_rows] phi */
+  double *da, *db;                        /* [max_rows][max_width] backward scratch */
+};
+
+/* Shape from the deck's network section; workspace for up to max_rows rows. */
+int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, int with_nu,
+                   int64_t max_rows);
+void gpa_mlp_destroy(struct gpa_mlp *m);
+
+/* He-normal weights from the counter-based generator (rank-independent), zero biases, nu 0. */
+void gpa_mlp_init_params(const struct gpa_mlp *m, double *theta, uint64_t seed);
+
+/* Forward pass over rows [row0, row0 + rows) of the workspace; x: [rows][d] their inputs.
+ * Leaves z, h and out of those rows. */
+void gpa_mlp_forward(struct gpa_mlp *m, const double *theta, const double *x, int64_t row0,
+                     int64_t rows);
+
+/* Gradient of sum_r w[r] phi(x_r) with respect to the network parameters, over workspace rows
+ * [0, rows) after a forward pass over them; x: [rows][d].  Writes grad[0 .. n_net). */
+void gpa_mlp_backward(struct gpa_mlp *m, const double *theta, const double *x, const double *w,
+                      int64_t rows, double *grad);
+
+/* g[r] = grad_x phi(x_r) for workspace rows [row0, row0 + rows) after a forward pass over them;
+ * g: [rows][d]. */
+void gpa_mlp_input_grad(struct gpa_mlp *m, const double *theta, int64_t row0, int64_t rows,
+                        double *g);
+
+/* Activation and its derivative, scalar (reference versions for tests). */
+double gpa_activation(int act, double z, double eps, double slope);
+double gpa_activation_deriv(int act, double z, double eps, double slope);
+
+#endif

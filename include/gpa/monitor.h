@@ -1,0 +1,30 @@
+/* What a run tracks every step (ALGORITHM.md section 5): the divergence estimate D_n, the
+ * kinetic energy KE_n = mean_i |v_i|^2 of the applied velocity (not halved), the largest
+ * particle speed and the wall time; the progress line; and the stopping rules. */
+#ifndef GPA_MONITOR_H
+#define GPA_MONITOR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gpa/config.h"
+
+struct gpa_monitor {
+  int64_t capacity, count;
+  int64_t *step;           /* [capacity] */
+  double *divergence;      /* [capacity] */
+  double *kinetic_energy;  /* [capacity] */
+  double *max_speed;       /* [capacity] */
+  double *wall_time;       /* [capacity] seconds since the loop started */
+};
+
+int gpa_monitor_create(struct gpa_monitor *m, int64_t capacity);
+void gpa_monitor_destroy(struct gpa_monitor *m);
+void gpa_monitor_record(struct gpa_monitor *m, int64_t step, double divergence, double ke,
+                        double max_speed, double wall);
+/* Prints the progress line of the last record (call on one rank). */
+void gpa_monitor_progress(const struct gpa_monitor *m, int64_t max_steps, FILE *out);
+/* Why to stop after the last record, or NULL to go on. */
+const char *gpa_monitor_stop_reason(const struct gpa_monitor *m, const struct gpa_params *p);
+
+#endif

@@ -1,0 +1,50 @@
+/* The particle algorithm (ALGORITHM.md sections 3-5): particles Y sharded across ranks, the
+ * targets X likewise; each step trains phi on (Y, X) and moves Y by -dt grad phi with the
+ * chosen Runge-Kutta scheme.  Every function taking the solver is collective. */
+#ifndef GPA_SOLVER_H
+#define GPA_SOLVER_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "gpa/comm.h"
+#include "gpa/config.h"
+#include "gpa/discriminator.h"
+#include "gpa/integrator.h"
+#include "gpa/monitor.h"
+#include "gpa/timers.h"
+
+struct gpa_solver {
+  MPI_Comm comm;
+  int rank, size;
+  struct gpa_params p;   /* resolved settings (file dimensions filled in) */
+  int64_t dim;
+  struct gpa_part ppart; /* particles owned by this rank */
+  struct gpa_part tpart; /* targets owned by this rank */
+  double *y;             /* [ppart.n_local][dim] particles */
+  double *y_prev;        /* [ppart.n_local][dim] particles before the current step */
+  double *x;             /* [tpart.n_local][dim] targets */
+  double *vel;           /* [ppart.n_local][dim] velocity applied in the last step */
+  struct gpa_disc disc;
+  struct gpa_integrator integ;
+  struct gpa_monitor mon;
+  struct gpa_timers timers;
+  double target_spread;  /* rms distance of the targets to their mean */
+  double stage_J;        /* objective of the current step's first stage */
+  int64_t step;          /* steps taken */
+  int cfl_warned;
+};
+
+struct gpa_step_info {
+  double divergence, kinetic_energy, max_speed;
+};
+
+/* Draws or reads the samples (resolving `file` shapes) and builds the discriminator and the
+ * integrator.  Input errors are reported here, before any output is created. */
+int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p);
+void gpa_solver_destroy(struct gpa_solver *s);
+/* One particle step: train phi at Y (and at the stage points), move Y.  A NaN or Inf in J,
+ * theta or the particles restores Y and returns GPA_ERR_DIVERGED ("diverged at step n"). */
+int gpa_solver_step(struct gpa_solver *s, struct gpa_step_info *info);
+
+#endif

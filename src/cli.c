@@ -1,0 +1,112 @@
+#include "gpa/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpa/comm.h"
+
+void gpa_cli_usage(FILE *out) {
+  fputs("usage: gpa run DECK.yml [-P section.key=value ...] [--output FILE] [--dry-run] "
+        "[--quiet]\n"
+        "       gpa reference      print every deck key with its default and documentation\n"
+        "       gpa version        print the version\n"
+        "\n"
+        "gpa moves particles (samples of a source distribution) towards a target data set with\n"
+        "the Lipschitz-regularized generative particle algorithm.  Run it under mpirun for\n"
+        "several ranks: mpirun -n 4 gpa run deck.yml\n",
+        out);
+}
+
+int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
+  memset(cli, 0, sizeof *cli);
+  if (argc < 2) return GPA_ERROR(GPA_ERR_USAGE, "no command given (try: gpa run DECK.yml)");
+  cli->command = argv[1];
+  if (!strcmp(cli->command, "--help") || !strcmp(cli->command, "-h")) cli->command = "help";
+  if (!strcmp(cli->command, "--version")) cli->command = "version";
+  if (strcmp(cli->command, "run") && strcmp(cli->command, "reference") &&
+      strcmp(cli->command, "version") && strcmp(cli->command, "help"))
+    return GPA_ERROR(GPA_ERR_USAGE, "unknown command '%s'", cli->command);
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-P") || !strcmp(a, "--set")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs section.key=value", a);
+      if (cli->n_overrides == GPA_CLI_MAX_OVERRIDES)
+        return GPA_ERROR(GPA_ERR_USAGE, "too many -P overrides");
+      cli->overrides[cli->n_overrides++] = argv[++i];
+    } else if (!strncmp(a, "-P", 2) && a[2]) {
+      if (cli->n_overrides == GPA_CLI_MAX_OVERRIDES)
+        return GPA_ERROR(GPA_ERR_USAGE, "too many -P overrides");
+      cli->overrides[cli->n_overrides++] = a + 2;
+    } else if (!strcmp(a, "--output") || !strcmp(a, "-o")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a file name", a);
+      cli->output = argv[++i];
+    } else if (!strncmp(a, "--output=", 9)) {
+      cli->output = a + 9;
+    } else if (!strcmp(a, "--dry-run")) {
+      cli->dry_run = 1;
+    } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+      cli->quiet = 1;
+    } else if (a[0] == '-' && a[1]) {
+      return GPA_ERROR(GPA_ERR_USAGE, "unknown option '%s'", a);
+    } else if (!cli->deck) {
+      cli->deck = a;
+    } else {
+      return GPA_ERROR(GPA_ERR_USAGE, "unexpected argument '%s'", a);
+    }
+  }
+  if (!strcmp(cli->command, "run") && !cli->deck)
+    return GPA_ERROR(GPA_ERR_USAGE, "gpa run needs a deck file");
+  return GPA_OK;
+}
+
+/* Rank 0 reads the file; everyone gets its bytes (or the error). */
+static int read_broadcast(MPI_Comm comm, const char *path, char **text, size_t *len) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  long long size = 0;
+  char *buf = NULL;
+  int err = 0;
+  if (rank == 0) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      err = errno;
+    } else {
+      if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+      if (size < 0 || size > (1 << 24) || fseek(f, 0, SEEK_SET) != 0) err = EFBIG;
+      if (!err && gpa_alloc(&buf, (size_t)size + 1) != GPA_OK) err = ENOMEM;
+      if (!err && fread(buf, 1, (size_t)size, f) != (size_t)size) err = errno ? errno : EIO;
+      fclose(f);
+    }
+  }
+  long long hdr[2] = {err, size};
+  GPA_MPI(MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, comm));
+  if (hdr[0]) {
+    gpa_free(&buf);
+    return GPA_ERROR(GPA_ERR_INPUT, "cannot read deck '%s': %s", path, strerror((int)hdr[0]));
+  }
+  if (rank != 0) GPA_CHECK(gpa_alloc(&buf, (size_t)hdr[1] + 1));
+  GPA_MPI(MPI_Bcast(buf, (int)hdr[1], MPI_CHAR, 0, comm));
+  buf[hdr[1]] = '\0';
+  *text = buf;
+  *len = (size_t)hdr[1];
+  return GPA_OK;
+}
+
+int gpa_cli_load_deck(MPI_Comm comm, const struct gpa_cli *cli, struct gpa_deck *deck) {
+  gpa_deck_init(deck);
+  char *text = NULL;
+  size_t len = 0;
+  GPA_CHECK(read_broadcast(comm, cli->deck, &text, &len));
+  int rc = gpa_deck_parse(deck, cli->deck, text, len);
+  gpa_free(&text);
+  GPA_CHECK(rc);
+  for (int i = 0; i < cli->n_overrides; i++) GPA_CHECK(gpa_deck_override(deck, cli->overrides[i]));
+  if (cli->output) {
+    char assign[GPA_PATH_MAX + 16];
+    snprintf(assign, sizeof assign, "output.file=%s", cli->output);
+    GPA_CHECK(gpa_deck_override(deck, assign));
+  }
+  GPA_CHECK(gpa_deck_validate(deck));
+  return GPA_OK;
+}

@@ -1,0 +1,128 @@
+#include "gpa/discriminator.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gpa/comm.h"
+
+int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
+                    int64_t N, int64_t M, int64_t n, int64_t m, const double *targets) {
+  memset(dc, 0, sizeof *dc);
+  dc->comm = comm;
+  dc->dim = dim;
+  dc->N = N;
+  dc->M = M;
+  dc->n = n;
+  dc->m = m;
+  dc->epochs = p->optimizer.epochs;
+  dc->div.kind = p->divergence.kind;
+  dc->div.alpha = p->divergence.alpha;
+  GPA_CHECK(gpa_mlp_create(&dc->net, dim, p, gpa_divergence_has_nu(&dc->div), n + m));
+  const int64_t np = dc->net.n_params;
+  GPA_CHECK(gpa_alloc_array(&dc->theta, (size_t)np, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&dc->grad, (size_t)np, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&dc->x, (size_t)((n + m) * dim), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&dc->w, (size_t)(n + m), sizeof(double)));
+  GPA_CHECK(gpa_optimizer_create(&dc->opt, p->optimizer.kind, p->optimizer.lr,
+                                 p->optimizer.beta1, p->optimizer.beta2, p->optimizer.eps,
+                                 p->optimizer.reset_moments, np));
+  GPA_CHECK(gpa_lipschitz_create(&dc->lip, &dc->net, p->network.normalization, p->divergence.L,
+                                 p->network.power_iterations, (uint64_t)p->run.seed));
+  if (m > 0) memcpy(dc->x + n * dim, targets, sizeof(double) * (size_t)(m * dim));
+  gpa_mlp_init_params(&dc->net, dc->theta, (uint64_t)p->run.seed);
+  gpa_lipschitz_project(&dc->lip, dc->theta);
+  return GPA_OK;
+}
+
+void gpa_disc_destroy(struct gpa_disc *dc) {
+  gpa_mlp_destroy(&dc->net);
+  gpa_lipschitz_destroy(&dc->lip);
+  gpa_optimizer_destroy(&dc->opt);
+  gpa_free(&dc->theta);
+  gpa_free(&dc->grad);
+  gpa_free(&dc->x);
+  gpa_free(&dc->w);
+}
+
+void gpa_disc_load(struct gpa_disc *dc, const double *y) {
+  if (dc->n > 0) memcpy(dc->x, y, sizeof(double) * (size_t)(dc->n * dc->dim));
+  dc->particles_ready = 0;
+}
+
+void gpa_disc_theta_changed(struct gpa_disc *dc) {
+  dc->particles_ready = 0;
+  dc->targets_ready = 0;
+}
+
+/* Forward passes for whichever rows are stale. */
+static void forward_rows(struct gpa_disc *dc) {
+  if (!dc->particles_ready) {
+    gpa_mlp_forward(&dc->net, dc->theta, dc->x, 0, dc->n);
+    dc->particles_ready = 1;
+  }
+  if (!dc->targets_ready) {
+    gpa_mlp_forward(&dc->net, dc->theta, dc->x + dc->n * dc->dim, dc->n, dc->m);
+    dc->targets_ready = 1;
+  }
+}
+
+static double nu_of(const struct gpa_disc *dc) {
+  return dc->net.nu_off >= 0 ? dc->theta[dc->net.nu_off] : 0.0;
+}
+
+int gpa_disc_objective(struct gpa_disc *dc, double *J) {
+  forward_rows(dc);
+  struct gpa_reduction r;
+  gpa_reduction_clear(&r);
+  const double *phi = dc->net.out;
+  gpa_divergence_local(&dc->div, nu_of(dc), phi, dc->n, phi + dc->n, dc->m, &r);
+  GPA_CHECK(gpa_reduction_allreduce(dc->comm, &r));
+  *J = gpa_divergence_value(&dc->div, nu_of(dc), dc->N, dc->M, &r);
+  return GPA_OK;
+}
+
+int gpa_disc_gradient(struct gpa_disc *dc, double *J) {
+  forward_rows(dc);
+  const double nu = nu_of(dc);
+  const double *phi = dc->net.out;
+  struct gpa_reduction r;
+  gpa_reduction_clear(&r);
+  int reduced = 0;
+  if (gpa_divergence_weights_need_reduction(&dc->div) || J) {
+    gpa_divergence_local(&dc->div, nu, phi, dc->n, phi + dc->n, dc->m, &r);
+    GPA_CHECK(gpa_reduction_allreduce(dc->comm, &r));
+    reduced = 1;
+  }
+  double dnu = 0.0;
+  gpa_divergence_weights(&dc->div, nu, dc->N, dc->M, &r, phi, dc->n, phi + dc->n, dc->m, dc->w,
+                         &dnu);
+  gpa_mlp_backward(&dc->net, dc->theta, dc->x, dc->w, dc->n + dc->m, dc->grad);
+  if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] = dnu;
+  GPA_CHECK(gpa_allreduce_sum(dc->comm, dc->grad, dc->net.n_params));
+  if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] -= 1.0;
+  if (J && reduced) *J = gpa_divergence_value(&dc->div, nu, dc->N, dc->M, &r);
+  return GPA_OK;
+}
+
+int gpa_disc_train(struct gpa_disc *dc, const double *y, double *J) {
+  gpa_disc_load(dc, y);
+  gpa_optimizer_begin(&dc->opt);
+  for (int64_t e = 0; e < dc->epochs; e++) {
+    GPA_CHECK(gpa_disc_gradient(dc, NULL));
+    gpa_optimizer_step(&dc->opt, dc->theta, dc->grad);
+    gpa_lipschitz_project(&dc->lip, dc->theta);
+    gpa_disc_theta_changed(dc);
+    dc->updates++;
+  }
+  GPA_CHECK(gpa_disc_objective(dc, J));
+  return GPA_OK;
+}
+
+void gpa_disc_velocity(struct gpa_disc *dc, double *v) {
+  if (!dc->particles_ready) {
+    gpa_mlp_forward(&dc->net, dc->theta, dc->x, 0, dc->n);
+    dc->particles_ready = 1;
+  }
+  gpa_mlp_input_grad(&dc->net, dc->theta, 0, dc->n, v);
+  for (int64_t i = 0; i < dc->n * dc->dim; i++) v[i] = -v[i];
+}

@@ -1,0 +1,54 @@
+#include "gpa/linalg.h"
+
+#include <blis.h>
+#include <stdlib.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+void gpa_linalg_setup(int flush_denormals) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (!getenv("BLIS_ARCH_TYPE") && __builtin_cpu_supports("avx2") &&
+      __builtin_cpu_supports("fma"))
+    setenv("BLIS_ARCH_TYPE", "3", 0); /* BLIS_ARCH_HASWELL */
+  if (flush_denormals) _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
+#else
+  (void)flush_denormals;
+#endif
+  bli_init();
+}
+
+const char *gpa_linalg_arch(void) { return bli_arch_string(bli_arch_query_id()); }
+const char *gpa_linalg_blis_version(void) { return bli_info_get_version_str(); }
+
+void gpa_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, double alpha, const double *A,
+              int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  bli_dgemm(ta == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+            tb == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
+            (double *)A, (inc_t)lda, 1, (double *)B, (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1);
+}
+
+void gpa_gemv(char ta, int64_t m, int64_t n, double alpha, const double *A, int64_t lda,
+              const double *x, double beta, double *y) {
+  if (m == 0 || n == 0) return;
+  /* Unlike gemm, BLIS 0.9's gemv takes the dimensions of A as stored (checked by the tests). */
+  bli_dgemv(ta == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)m, (dim_t)n,
+            &alpha, (double *)A, (inc_t)lda, 1, (double *)x, 1, &beta, y, 1);
+}
+
+double gpa_dot(int64_t n, const double *x, const double *y) {
+  double r = 0.0;
+  bli_ddotv(BLIS_NO_CONJUGATE, BLIS_NO_CONJUGATE, (dim_t)n, (double *)x, 1, (double *)y, 1, &r);
+  return r;
+}
+
+double gpa_nrm2(int64_t n, const double *x) {
+  double r = 0.0;
+  bli_dnormfv((dim_t)n, (double *)x, 1, &r);
+  return r;
+}
+
+void gpa_scal(int64_t n, double alpha, double *x) {
+  bli_dscalv(BLIS_NO_CONJUGATE, (dim_t)n, &alpha, x, 1);
+}

@@ -1,0 +1,57 @@
+#include "gpa/monitor.h"
+
+#include <math.h>
+
+#include "gpa/error.h"
+
+int gpa_monitor_create(struct gpa_monitor *m, int64_t capacity) {
+  m->capacity = capacity > 0 ? capacity : 1;
+  m->count = 0;
+  GPA_CHECK(gpa_alloc_array(&m->step, (size_t)m->capacity, sizeof(int64_t)));
+  GPA_CHECK(gpa_alloc_array(&m->divergence, (size_t)m->capacity, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&m->kinetic_energy, (size_t)m->capacity, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&m->max_speed, (size_t)m->capacity, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&m->wall_time, (size_t)m->capacity, sizeof(double)));
+  return GPA_OK;
+}
+
+void gpa_monitor_destroy(struct gpa_monitor *m) {
+  gpa_free(&m->step);
+  gpa_free(&m->divergence);
+  gpa_free(&m->kinetic_energy);
+  gpa_free(&m->max_speed);
+  gpa_free(&m->wall_time);
+}
+
+void gpa_monitor_record(struct gpa_monitor *m, int64_t step, double divergence, double ke,
+                        double max_speed, double wall) {
+  if (m->count == m->capacity) return;
+  int64_t i = m->count++;
+  m->step[i] = step;
+  m->divergence[i] = divergence;
+  m->kinetic_energy[i] = ke;
+  m->max_speed[i] = max_speed;
+  m->wall_time[i] = wall;
+}
+
+void gpa_monitor_progress(const struct gpa_monitor *m, int64_t max_steps, FILE *out) {
+  if (m->count == 0) return;
+  int64_t i = m->count - 1;
+  double wall = m->wall_time[i];
+  double rate = wall > 0.0 ? (double)m->count / wall : 0.0;
+  double eta = rate > 0.0 ? (double)(max_steps - m->step[i]) / rate : 0.0;
+  long long e = (long long)(eta + 0.5);
+  fprintf(out, "step %7lld/%lld  D %12.5e  KE %11.4e  vmax %10.3e  %8.1f steps/s  ETA %lld:%02lld:%02lld\n",
+          (long long)m->step[i], (long long)max_steps, m->divergence[i], m->kinetic_energy[i],
+          m->max_speed[i], rate, e / 3600, (e / 60) % 60, e % 60);
+  fflush(out);
+}
+
+const char *gpa_monitor_stop_reason(const struct gpa_monitor *m, const struct gpa_params *p) {
+  if (m->count == 0) return NULL;
+  int64_t i = m->count - 1;
+  if (m->kinetic_energy[i] < p->transport.ke_tol) return "kinetic energy below transport.ke_tol";
+  if (m->divergence[i] < p->transport.div_tol) return "divergence below transport.div_tol";
+  if (m->step[i] >= p->transport.max_steps) return "transport.max_steps reached";
+  return NULL;
+}

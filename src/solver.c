@@ -1,0 +1,133 @@
+#include "gpa/solver.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpa/distributions.h"
+#include "gpa/rng.h"
+
+/* Rms distance of the targets to their mean. */
+static int target_spread(struct gpa_solver *s, double *spread) {
+  const int64_t d = s->dim, m = s->tpart.n_local;
+  double *mean;
+  GPA_CHECK(gpa_alloc_array(&mean, (size_t)d + 1, sizeof(double)));
+  for (int64_t j = 0; j < m; j++)
+    for (int64_t k = 0; k < d; k++) mean[k] += s->x[j * d + k];
+  int rc = gpa_allreduce_sum(s->comm, mean, d);
+  double ss = 0.0;
+  for (int64_t k = 0; k < d; k++) mean[k] /= (double)s->tpart.n_global;
+  for (int64_t j = 0; j < m; j++)
+    for (int64_t k = 0; k < d; k++) ss += (s->x[j * d + k] - mean[k]) * (s->x[j * d + k] - mean[k]);
+  gpa_free(&mean);
+  GPA_CHECK(rc);
+  GPA_CHECK(gpa_allreduce_sum(s->comm, &ss, 1));
+  *spread = sqrt(ss / (double)s->tpart.n_global);
+  return GPA_OK;
+}
+
+int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
+  memset(s, 0, sizeof *s);
+  s->comm = comm;
+  s->p = *p;
+  gpa_timers_clear(&s->timers);
+  gpa_timer_start(&s->timers, GPA_T_SETUP);
+  GPA_MPI(MPI_Comm_rank(comm, &s->rank));
+  GPA_MPI(MPI_Comm_size(comm, &s->size));
+  GPA_CHECK(gpa_dist_resolve(comm, &s->p.source, "source"));
+  GPA_CHECK(gpa_dist_resolve(comm, &s->p.target, "target"));
+  if (s->p.source.dim != s->p.target.dim)
+    return GPA_ERROR(GPA_ERR_INPUT, "source has dimension %lld but target has %lld",
+                     (long long)s->p.source.dim, (long long)s->p.target.dim);
+  s->dim = s->p.source.dim;
+  s->ppart = gpa_partition(s->p.source.n, s->rank, s->size);
+  s->tpart = gpa_partition(s->p.target.n, s->rank, s->size);
+  const size_t ny = (size_t)(s->ppart.n_local * s->dim), nx = (size_t)(s->tpart.n_local * s->dim);
+  GPA_CHECK(gpa_alloc_array(&s->y, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->y_prev, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->vel, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->x, nx, sizeof(double)));
+  const uint64_t seed = (uint64_t)s->p.run.seed;
+  GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y));
+  GPA_CHECK(gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x));
+  GPA_CHECK(target_spread(s, &s->target_spread));
+  GPA_CHECK(gpa_disc_create(&s->disc, comm, &s->p, s->dim, s->ppart.n_global, s->tpart.n_global,
+                            s->ppart.n_local, s->tpart.n_local, s->x));
+  GPA_CHECK(gpa_integrator_create(&s->integ, s->p.transport.integrator, (int64_t)ny));
+  GPA_CHECK(gpa_monitor_create(&s->mon, s->p.transport.max_steps));
+  gpa_timer_stop(&s->timers, GPA_T_SETUP);
+  return GPA_OK;
+}
+
+void gpa_solver_destroy(struct gpa_solver *s) {
+  gpa_disc_destroy(&s->disc);
+  gpa_integrator_destroy(&s->integ);
+  gpa_monitor_destroy(&s->mon);
+  gpa_free(&s->y);
+  gpa_free(&s->y_prev);
+  gpa_free(&s->vel);
+  gpa_free(&s->x);
+}
+
+/* The vector field of one Runge-Kutta stage: retrain phi at the stage positions (always at the
+ * first stage; at the others unless stages are frozen), then v = -grad phi. */
+static int gpa_field(void *ctx, int stage, const double *y, double *v) {
+  struct gpa_solver *s = ctx;
+  if (stage == 0 || s->p.transport.stages == GPA_STAGES_RETRAIN) {
+    double J;
+    gpa_timer_start(&s->timers, GPA_T_TRAIN);
+    GPA_CHECK(gpa_disc_train(&s->disc, y, &J));
+    gpa_timer_stop(&s->timers, GPA_T_TRAIN);
+    if (stage == 0) s->stage_J = J;
+  } else {
+    gpa_disc_load(&s->disc, y);
+  }
+  gpa_timer_start(&s->timers, GPA_T_FIELD);
+  gpa_disc_velocity(&s->disc, v);
+  gpa_timer_stop(&s->timers, GPA_T_FIELD);
+  return GPA_OK;
+}
+
+int gpa_solver_step(struct gpa_solver *s, struct gpa_step_info *info) {
+  const int64_t count = s->ppart.n_local * s->dim;
+  memcpy(s->y_prev, s->y, sizeof(double) * (size_t)count);
+  GPA_CHECK(gpa_integrator_step(&s->integ, s->p.transport.dt, s->y, gpa_field, s, s->vel));
+  gpa_timer_start(&s->timers, GPA_T_MOVE);
+  struct gpa_reduction r;
+  gpa_reduction_clear(&r);
+  double ke = 0.0, vmax2 = 0.0, bad = 0.0;
+  for (int64_t i = 0; i < s->ppart.n_local; i++) {
+    double v2 = 0.0;
+    for (int64_t k = 0; k < s->dim; k++) {
+      double v = s->vel[i * s->dim + k];
+      v2 += v * v;
+      if (!isfinite(s->y[i * s->dim + k])) bad += 1.0;
+    }
+    ke += v2;
+    if (v2 > vmax2 || isnan(v2)) vmax2 = v2;
+  }
+  r.sum[0] = ke;
+  r.sum[1] = bad;
+  r.max[0] = vmax2;
+  GPA_CHECK(gpa_reduction_allreduce(s->comm, &r));
+  gpa_timer_stop(&s->timers, GPA_T_MOVE);
+  s->step++;
+  info->divergence = s->stage_J;
+  info->kinetic_energy = r.sum[0] / (double)s->ppart.n_global;
+  info->max_speed = sqrt(r.max[0]);
+  if (!isfinite(info->divergence) || !isfinite(info->kinetic_energy) || r.sum[1] > 0.0 ||
+      !isfinite(info->max_speed)) {
+    memcpy(s->y, s->y_prev, sizeof(double) * (size_t)count);
+    return GPA_ERROR(GPA_ERR_DIVERGED, "diverged at step %lld", (long long)s->step);
+  }
+  if (!s->cfl_warned && s->rank == 0 &&
+      s->p.transport.dt * info->max_speed > s->p.transport.cfl_warn * s->target_spread) {
+    fprintf(stderr,
+            "warning: step %lld moved a particle %.3g, more than transport.cfl_warn = %g of the "
+            "target's spread %.3g; consider a smaller transport.dt\n",
+            (long long)s->step, s->p.transport.dt * info->max_speed, s->p.transport.cfl_warn,
+            s->target_spread);
+    s->cfl_warned = 1;
+  }
+  return GPA_OK;
+}
