@@ -595,14 +595,25 @@ int gpa_deck_override(struct gpa_deck *d, const char *assignment) {
 
 static int set_by(const struct gpa_deck *d, int i) { return d->origin[i] != GPA_FROM_DEFAULT; }
 
+/* Whether key i means anything with the kinds chosen in p (source/target keys of other kinds
+ * and divergence.alpha of the KL forms do not). */
+static int applies(const struct gpa_params *p, int i) {
+  if (table[i].kinds) {
+    const struct gpa_dist_params *q = strcmp(table[i].section, "source") == 0 ? &p->source
+                                                                               : &p->target;
+    char kind[64];
+    snprintf(kind, sizeof kind, "%s", gpa_choice_name(GPA_DIST_NAMES, q->kind));
+    return choice_index(table[i].kinds, kind) >= 0;
+  }
+  if (table[i].offset == OFF(divergence.alpha)) return p->divergence.kind == GPA_DIV_ALPHA;
+  return 1;
+}
+
 static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_params *q) {
-  const char *kind = gpa_choice_name(GPA_DIST_NAMES, q->kind);
-  char kind_name[64];
-  snprintf(kind_name, sizeof kind_name, "%s", kind);
   for (int i = 0; i < N_KEYS; i++) {
-    if (strcmp(table[i].section, sec) != 0 || !table[i].kinds || !set_by(d, i)) continue;
-    if (choice_index(table[i].kinds, kind_name) < 0)
-      return key_error(d, i, "not used by %s.kind '%s'", sec, kind_name);
+    if (strcmp(table[i].section, sec) != 0 || !set_by(d, i) || applies(&d->p, i)) continue;
+    return key_error(d, i, "not used by %s.kind '%s'", sec,
+                     gpa_choice_name(GPA_DIST_NAMES, q->kind));
   }
   int idim = find_key(sec, "dim"), ioff = find_key(sec, "offset"), in = find_key(sec, "n");
   switch (q->kind) {
@@ -640,7 +651,7 @@ int gpa_deck_validate(struct gpa_deck *d) {
                      (long long)p->source.dim, (long long)p->target.dim);
   }
   int ia = find_key("divergence", "alpha");
-  if (set_by(d, ia) && p->divergence.kind != GPA_DIV_ALPHA)
+  if (set_by(d, ia) && !applies(p, ia))
     return key_error(d, ia, "only used by divergence.kind 'alpha'");
   if (!p->output.file[0]) {
     const char *base = d->path[0] ? strrchr(d->path, '/') : NULL;
@@ -700,7 +711,7 @@ void gpa_params_dump(FILE *out, const struct gpa_params *p) {
   for (int s = 0; s < N_SECTIONS; s++) {
     fprintf(out, "%s:\n", sections[s]);
     for (int i = 0; i < N_KEYS; i++) {
-      if (strcmp(table[i].section, sections[s]) != 0) continue;
+      if (strcmp(table[i].section, sections[s]) != 0 || !applies(p, i)) continue;
       fprintf(out, "  %s: ", table[i].key);
       print_value(out, p, i);
       fputc('\n', out);
@@ -750,7 +761,8 @@ void gpa_params_reference(FILE *out) {
         choices_text(table[i].kinds, list, sizeof list);
         fprintf(out, "  # used by kind: %s\n", list);
       }
-      fprintf(out, "  %s: ", table[i].key);
+      /* Keys of other kinds are shown commented out, so the file is a valid deck. */
+      fprintf(out, applies(&p, i) ? "  %s: " : "  # %s: ", table[i].key);
       print_value(out, &p, i);
       fputc('\n', out);
     }

@@ -66,6 +66,20 @@ static void forward_rows(struct gpa_disc *dc) {
   }
 }
 
+/* Gradient components more than 12 orders of magnitude below the largest are the rounding
+ * noise of sums that cancel exactly: the kl objective does not change when phi is shifted by a
+ * constant, so its derivative in the output bias (and in any bias whose path to the output is
+ * linear on all rows) is exactly 0 and what the sums leave is ~1e-16.  Adam, which divides by
+ * the gradient's own size, would turn that noise into steps of lr * 1e-8 / eps that random-walk
+ * differently on different rank counts.  Such components are set to 0. */
+static void flush_gradient_noise(double *g, int64_t n) {
+  double gmax = 0.0;
+  for (int64_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
+  const double floor = 1e-12 * gmax;
+  for (int64_t i = 0; i < n; i++)
+    if (fabs(g[i]) < floor) g[i] = 0.0;
+}
+
 static double nu_of(const struct gpa_disc *dc) {
   return dc->net.nu_off >= 0 ? dc->theta[dc->net.nu_off] : 0.0;
 }
@@ -100,6 +114,7 @@ int gpa_disc_gradient(struct gpa_disc *dc, double *J) {
   if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] = dnu;
   GPA_CHECK(gpa_allreduce_sum(dc->comm, dc->grad, dc->net.n_params));
   if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] -= 1.0;
+  flush_gradient_noise(dc->grad, dc->net.n_params);
   if (J && reduced) *J = gpa_divergence_value(&dc->div, nu, dc->N, dc->M, &r);
   return GPA_OK;
 }

@@ -148,8 +148,8 @@ int main(int argc, char **argv) {
     }
   }
   if (rc != GPA_OK && rank == 0) {
-    fprintf(stderr, "error: %s\n", gpa_error_message());
-    if (rc == GPA_ERR_USAGE) gpa_cli_usage(stderr);
+    fprintf(stderr, "error: %s%s\n", gpa_error_message(),
+            rc == GPA_ERR_USAGE ? " (gpa help shows the usage)" : "");
     if (getenv("GPA_DEBUG")) fprintf(stderr, "  at %s\n", gpa_error_trace_text());
   }
   gpa_comm_teardown();

@@ -1,0 +1,195 @@
+/* Deck parsing: values, overrides, every kind of error with its file, line and key, and the
+ * dump/parse round trip. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpa/config.h"
+#include "testutil.h"
+
+static int parse(struct gpa_deck *d, const char *text) {
+  gpa_deck_init(d);
+  gpa_error_clear();
+  int rc = gpa_deck_parse(d, "deck.yml", text, strlen(text));
+  if (rc == GPA_OK) rc = gpa_deck_validate(d);
+  return rc;
+}
+
+/* The deck fails with exactly this message. */
+static void expect_error(const char *text, const char *message) {
+  struct gpa_deck d;
+  int rc = parse(&d, text);
+  if (rc == GPA_OK) fail_msg("accepted a bad deck; expected: %s", message);
+  assert_int_equal(rc, GPA_ERR_INPUT);
+  if (strcmp(gpa_error_message(), message) != 0)
+    fail_msg("message\n  '%s'\nexpected\n  '%s'", gpa_error_message(), message);
+  assert_null(strchr(gpa_error_message(), '\n'));
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  struct gpa_params p;
+  gpa_params_default(&p);
+  assert_int_equal(p.transport.max_steps, 500);
+  ASSERT_CLOSE(p.transport.dt, 0.5, 0, 0);
+  assert_int_equal(p.transport.integrator, GPA_INT_EULER);
+  assert_int_equal(p.divergence.kind, GPA_DIV_KL);
+  ASSERT_CLOSE(p.divergence.L, 1.0, 0, 0);
+  assert_int_equal(p.network.widths.n, 3);
+  assert_int_equal(p.network.widths.v[2], 32);
+  assert_int_equal(p.network.normalization, GPA_NORM_SPECTRAL);
+  assert_int_equal(p.source.kind, GPA_DIST_GAUSSIAN);
+  assert_int_equal(p.target.kind, GPA_DIST_MIXTURE);
+  assert_true(p.optimizer.reset_moments);
+  assert_true(isinf(p.transport.div_tol) && p.transport.div_tol < 0);
+  assert_string_equal(p.source.dataset, "/X");
+}
+
+static void test_values(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "transport:\n  dt: 0.25\n  integrator: heun\n  max_steps: 1e3\n"
+                    "divergence:\n  kind: alpha\n  alpha: 3\n  L: .inf\n"
+                    "network:\n  widths: [64, 16]\n  activation: smooth_relu\n"
+                    "optimizer:\n  reset_moments: no\n"
+                    "target:\n  kind: student_t\n  nu: 0.5\n"
+                    "output:\n  file: 'out dir/run.h5'\n"));
+  ASSERT_CLOSE(d.p.transport.dt, 0.25, 0, 0);
+  assert_int_equal(d.p.transport.integrator, GPA_INT_HEUN);
+  assert_int_equal(d.p.transport.max_steps, 1000);
+  assert_int_equal(d.p.divergence.kind, GPA_DIV_ALPHA);
+  ASSERT_CLOSE(d.p.divergence.alpha, 3.0, 0, 0);
+  assert_true(isinf(d.p.divergence.L));
+  assert_int_equal(d.p.network.widths.n, 2);
+  assert_int_equal(d.p.network.widths.v[0], 64);
+  assert_int_equal(d.p.network.activation, GPA_ACT_SMOOTH_RELU);
+  assert_false(d.p.optimizer.reset_moments);
+  ASSERT_CLOSE(d.p.target.nu, 0.5, 0, 0);
+  assert_string_equal(d.p.output.file, "out dir/run.h5");
+}
+
+static void test_output_name_from_deck(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  gpa_deck_init(&d);
+  TEST_OK(gpa_deck_parse(&d, "inputs/paper/mog2d.yml", "", 0));
+  TEST_OK(gpa_deck_validate(&d));
+  assert_string_equal(d.p.output.file, "mog2d.h5");
+}
+
+static void test_overrides(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "transport:\n  dt: 0.25\n"));
+  TEST_OK(gpa_deck_override(&d, "transport.dt=0.125"));
+  TEST_OK(gpa_deck_override(&d, "network.widths=16,8"));
+  TEST_OK(gpa_deck_override(&d, "network.widths=[4, 4, 4]"));
+  TEST_OK(gpa_deck_override(&d, "run.seed=12"));
+  TEST_OK(gpa_deck_override(&d, "divergence.kind=kl-lt"));
+  TEST_OK(gpa_deck_override(&d, "run.flush_denormals=false"));
+  TEST_OK(gpa_deck_override(&d, "output.file=x.h5"));
+  ASSERT_CLOSE(d.p.transport.dt, 0.125, 0, 0);
+  assert_int_equal(d.p.network.widths.n, 3);
+  assert_int_equal(d.p.network.widths.v[1], 4);
+  assert_int_equal(d.p.run.seed, 12);
+  assert_int_equal(d.p.divergence.kind, GPA_DIV_KL_LT);
+  assert_false(d.p.run.flush_denormals);
+  assert_string_equal(d.p.output.file, "x.h5");
+
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "transport.dt=-1"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "-P transport.dt: must be > 0 (got -1)");
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "transport.dtt=1"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "-P transport.dtt: unknown key (did you mean 'transport.dt'?)");
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "dt=1"), GPA_ERR_USAGE);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  expect_error("transport:\n  dt: 0.5\n  dtt: 1\n",
+               "deck.yml:3: transport.dtt: unknown key (did you mean 'transport.dt'?)");
+  expect_error("transprot:\n  dt: 0.5\n",
+               "deck.yml:1: unknown section 'transprot' (sections: run, source, target, network, "
+               "divergence, optimizer, transport, output)");
+  expect_error("transport:\n  dt: fast\n", "deck.yml:2: transport.dt: expected a number, got 'fast'");
+  expect_error("transport:\n  dt: -0.5\n", "deck.yml:2: transport.dt: must be > 0 (got -0.5)");
+  expect_error("transport:\n  dt: .nan\n", "deck.yml:2: transport.dt: NaN is not allowed");
+  expect_error("transport:\n  dt: '0.5'\n",
+               "deck.yml:2: transport.dt: expected a number, got '0.5'");
+  expect_error("transport:\n  max_steps: 2.5\n",
+               "deck.yml:2: transport.max_steps: expected an integer, got '2.5'");
+  expect_error("transport:\n  integrator: leapfrog\n",
+               "deck.yml:2: transport.integrator: 'leapfrog' is not one of: euler, heun, rk4");
+  expect_error("transport:\n  dt: [1, 2]\n",
+               "deck.yml:2: transport.dt: expected a number, got a list");
+  expect_error("transport:\n  dt: 0.5\n  dt: 0.25\n",
+               "deck.yml:3: transport.dt: set twice (first on line 2)");
+  expect_error("divergence:\n  L: 0\n", "deck.yml:2: divergence.L: must be in (0, inf] (got 0)");
+  expect_error("divergence:\n  kind: alpha\n  alpha: 1\n",
+               "deck.yml:3: divergence.alpha: must be > 1 (got 1)");
+  expect_error("divergence:\n  alpha: 2\n",
+               "deck.yml:2: divergence.alpha: only used by divergence.kind 'alpha'");
+  expect_error("network:\n  widths: [32, 0]\n",
+               "deck.yml:2: network.widths: entry 0: must be >= 1");
+  expect_error("network:\n  widths: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
+               "deck.yml:2: network.widths: at most 8 entries");
+  expect_error("optimizer:\n  reset_moments: maybe\n",
+               "deck.yml:2: optimizer.reset_moments: expected true or false, got 'maybe'");
+  expect_error("source:\n  kind: gaussian\n  nu: 3\n",
+               "deck.yml:3: source.nu: not used by source.kind 'gaussian'");
+  expect_error("source:\n  dim: 3\n", "deck.yml:2: source.dim: source.dim is 3 but target.dim is 2");
+  expect_error("target:\n  kind: mixture\n  dim: 4\n  offset: 3\n",
+               "deck.yml:4: target.offset: coordinates 3 and 4 do not fit in dim 4");
+  expect_error("target:\n  kind: swiss_roll\n",
+               "deck.yml: target.dim: the Swiss roll lives in dim 3");
+  expect_error("source:\n  kind: file\n",
+               "deck.yml: source.file: kind 'file' needs a file name");
+  expect_error("transport: [1, 2]\n",
+               "deck.yml:1: section 'transport' must hold 'key: value' lines");
+  expect_error("- 1\n- 2\n", "deck.yml:1: a deck is a mapping of sections (run:, source:, ...)");
+  struct gpa_deck d;
+  assert_int_equal(parse(&d, "transport:\n  dt: 0.5\n   max_steps: 3\n"), GPA_ERR_INPUT);
+  assert_non_null(strstr(gpa_error_message(), "deck.yml:3: YAML syntax error"));
+}
+
+/* The dump is a deck that reads back to the same settings; so is the reference. */
+static void test_round_trips(void **state) {
+  (void)state;
+  struct gpa_deck d, e;
+  TEST_OK(parse(&d, "transport:\n  dt: 0.1\n  integrator: rk4\ndivergence:\n  kind: alpha\n"
+                    "  alpha: 2.5\nnetwork:\n  widths: [7]\noutput:\n  file: \"a\\\"b.h5\"\n"
+                    "target:\n  kind: sierpinski\n  level: 3\n"));
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  gpa_params_dump(f, &d.p);
+  fclose(f);
+  gpa_deck_init(&e);
+  TEST_OK(gpa_deck_parse(&e, "dump.yml", text, len));
+  TEST_OK(gpa_deck_validate(&e));
+  assert_memory_equal(&d.p, &e.p, sizeof d.p);
+  free(text);
+
+  struct gpa_params def;
+  gpa_params_default(&def);
+  f = open_memstream(&text, &len);
+  gpa_params_reference(f);
+  fclose(f);
+  gpa_deck_init(&e);
+  TEST_OK(gpa_deck_parse(&e, "reference.yml", text, len));
+  assert_memory_equal(&def, &e.p, sizeof def);
+  free(text);
+}
+
+int main(int argc, char **argv);
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_defaults),
+    cmocka_unit_test(test_values),
+    cmocka_unit_test(test_output_name_from_deck),
+    cmocka_unit_test(test_overrides),
+    cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_round_trips),
+};
+GPA_TEST_MAIN(tests)

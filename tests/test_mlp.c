@@ -1,0 +1,214 @@
+/* Gradients against central finite differences: dJ/dtheta for every activation, layer shape and
+ * divergence (including nu), and grad_x phi; the BLIS wrappers against naive products. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpa/config.h"
+#include "gpa/discriminator.h"
+#include "gpa/linalg.h"
+#include "gpa/rng.h"
+#include "testutil.h"
+
+static void fill_normal(double *x, int64_t n, double mean, double std, uint32_t stream) {
+  for (int64_t i = 0; i < n; i++) {
+    struct gpa_rng r;
+    gpa_rng_init(&r, 42, stream, (uint64_t)i);
+    x[i] = mean + std * gpa_rng_normal(&r);
+  }
+}
+
+struct case_def {
+  const char *name;
+  int activation, last_activation;
+  int n_hidden;
+  int widths[3];
+  int divergence;
+  double alpha;
+  int64_t dim;
+};
+
+/* Builds a discriminator over random particles/targets, moves theta off its initial point with
+ * a few ascent steps, then checks every component of dJ/dtheta against central differences. */
+static void check_param_gradient(const struct case_def *c) {
+  struct gpa_params p;
+  gpa_params_default(&p);
+  p.network.widths.n = c->n_hidden;
+  for (int l = 0; l < c->n_hidden; l++) p.network.widths.v[l] = c->widths[l];
+  p.network.activation = c->activation;
+  p.network.last_activation = c->last_activation;
+  p.network.smooth_eps = 0.3;
+  p.divergence.kind = c->divergence;
+  p.divergence.alpha = c->alpha;
+  p.divergence.L = 2.0;
+  p.optimizer.epochs = 4;
+  p.optimizer.lr = 0.05;
+  const int64_t d = c->dim, n = 9, m = 7;
+  double y[9 * 4], x[7 * 4];
+  fill_normal(y, n * d, 0.0, 1.0, 1);
+  fill_normal(x, m * d, 0.7, 1.3, 2);
+  struct gpa_disc dc;
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, x));
+  double J;
+  TEST_OK(gpa_disc_train(&dc, y, &J)); /* nu and biases away from their zero start */
+  if (dc.net.nu_off >= 0) {
+    dc.theta[dc.net.nu_off] = c->divergence == GPA_DIV_ALPHA ? -0.3 : 0.4;
+    gpa_disc_theta_changed(&dc);
+  }
+  const int64_t np = dc.net.n_params;
+  double *grad = malloc(sizeof(double) * (size_t)np);
+  TEST_OK(gpa_disc_gradient(&dc, &J));
+  memcpy(grad, dc.grad, sizeof(double) * (size_t)np);
+  double J0;
+  TEST_OK(gpa_disc_objective(&dc, &J0));
+  ASSERT_CLOSE(J, J0, 1e-14, 1e-14);
+  const double h = 1e-6;
+  double worst = 0.0;
+  for (int64_t i = 0; i < np; i++) {
+    double save = dc.theta[i], jp, jm;
+    dc.theta[i] = save + h;
+    gpa_disc_theta_changed(&dc);
+    TEST_OK(gpa_disc_objective(&dc, &jp));
+    dc.theta[i] = save - h;
+    gpa_disc_theta_changed(&dc);
+    TEST_OK(gpa_disc_objective(&dc, &jm));
+    dc.theta[i] = save;
+    gpa_disc_theta_changed(&dc);
+    double fd = (jp - jm) / (2 * h);
+    double err = fabs(fd - grad[i]) / (1e-6 + fabs(fd));
+    if (err > worst) worst = err;
+    if (!(fabs(fd - grad[i]) <= 1e-6 * fabs(fd) + 2e-8))
+      fail_msg("%s: dJ/dtheta[%lld] = %.12g, finite difference %.12g", c->name, (long long)i,
+               grad[i], fd);
+  }
+  print_message("%-28s %4lld parameters, worst relative error %.2e\n", c->name, (long long)np,
+                worst);
+  free(grad);
+  gpa_disc_destroy(&dc);
+}
+
+static void test_param_gradients(void **state) {
+  (void)state;
+  const struct case_def cases[] = {
+      {"relu / kl", GPA_ACT_RELU, GPA_ACT_SAME, 3, {6, 5, 4}, GPA_DIV_KL, 2.0, 3},
+      {"leaky_relu / kl", GPA_ACT_LEAKY_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_KL, 2.0, 2},
+      {"smooth_relu / kl", GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_KL, 2.0, 2},
+      {"relu + smooth last / kl-lt", GPA_ACT_RELU, GPA_ACT_SMOOTH_RELU, 3, {5, 5, 4},
+       GPA_DIV_KL_LT, 2.0, 2},
+      {"leaky_relu / kl-lt", GPA_ACT_LEAKY_RELU, GPA_ACT_SAME, 1, {7}, GPA_DIV_KL_LT, 2.0, 4},
+      {"smooth_relu / alpha 2", GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_ALPHA, 2.0,
+       2},
+      {"relu / alpha 3.5", GPA_ACT_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_ALPHA, 3.5, 3},
+      {"no hidden layer / kl", GPA_ACT_RELU, GPA_ACT_SAME, 0, {0}, GPA_DIV_KL, 2.0, 3},
+      {"no hidden layer / alpha 1.5", GPA_ACT_RELU, GPA_ACT_SAME, 0, {0}, GPA_DIV_ALPHA, 1.5, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_param_gradient(&cases[i]);
+}
+
+/* grad_x phi against central differences of phi, row by row. */
+static void check_input_gradient(int activation, int n_hidden, const char *name) {
+  struct gpa_params p;
+  gpa_params_default(&p);
+  p.network.widths.n = n_hidden;
+  for (int l = 0; l < n_hidden; l++) p.network.widths.v[l] = 8 - l;
+  p.network.activation = activation;
+  p.network.smooth_eps = 0.4;
+  const int64_t d = 3, rows = 11;
+  struct gpa_mlp net;
+  TEST_OK(gpa_mlp_create(&net, d, &p, 0, rows));
+  double *theta = malloc(sizeof(double) * (size_t)net.n_params);
+  gpa_mlp_init_params(&net, theta, 7);
+  for (int64_t i = 0; i < net.n_params; i++) theta[i] += 0.05 * sin((double)i); /* biases */
+  double x[11 * 3], g[11 * 3], xp[3];
+  fill_normal(x, rows * d, 0.0, 1.0, 3);
+  gpa_mlp_forward(&net, theta, x, 0, rows);
+  gpa_mlp_input_grad(&net, theta, 0, rows, g);
+  const double h = 1e-6;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < d; k++) {
+      memcpy(xp, x + r * d, sizeof xp);
+      xp[k] += h;
+      gpa_mlp_forward(&net, theta, xp, 0, 1);
+      double fp = net.out[0];
+      xp[k] -= 2 * h;
+      gpa_mlp_forward(&net, theta, xp, 0, 1);
+      double fd = (fp - net.out[0]) / (2 * h);
+      if (!(fabs(fd - g[r * d + k]) <= 1e-6 * fabs(fd) + 1e-8))
+        fail_msg("%s: dphi/dx[%lld][%lld] = %.12g, finite difference %.12g", name, (long long)r,
+                 (long long)k, g[r * d + k], fd);
+    }
+  free(theta);
+  gpa_mlp_destroy(&net);
+}
+
+static void test_input_gradients(void **state) {
+  (void)state;
+  check_input_gradient(GPA_ACT_SMOOTH_RELU, 3, "smooth_relu");
+  check_input_gradient(GPA_ACT_RELU, 3, "relu");
+  check_input_gradient(GPA_ACT_LEAKY_RELU, 2, "leaky_relu");
+  check_input_gradient(GPA_ACT_RELU, 0, "linear");
+}
+
+/* The smooth ReLU is C^1 with the stated pieces; its derivative matches differences. */
+static void test_smooth_relu(void **state) {
+  (void)state;
+  const double eps = 0.5;
+  ASSERT_CLOSE(gpa_activation(GPA_ACT_SMOOTH_RELU, -1.0, eps, 0), 0.0, 0, 0);
+  ASSERT_CLOSE(gpa_activation(GPA_ACT_SMOOTH_RELU, 3.0, eps, 0), 2.5, 1e-15, 0);
+  ASSERT_CLOSE(gpa_activation(GPA_ACT_SMOOTH_RELU, 2 * eps, eps, 0), eps, 1e-14, 1e-15);
+  for (double z = -0.3; z < 1.5; z += 0.0137) {
+    double fd = (gpa_activation(GPA_ACT_SMOOTH_RELU, z + 1e-7, eps, 0) -
+                 gpa_activation(GPA_ACT_SMOOTH_RELU, z - 1e-7, eps, 0)) / 2e-7;
+    ASSERT_CLOSE(gpa_activation_deriv(GPA_ACT_SMOOTH_RELU, z, eps, 0), fd, 1e-6, 1e-7);
+    double dd = gpa_activation_deriv(GPA_ACT_SMOOTH_RELU, z, eps, 0);
+    assert_true(dd >= 0.0 && dd <= 1.0); /* 1-Lipschitz, monotone */
+  }
+}
+
+/* The BLIS wrappers (row-major, transposes) against naive loops. */
+static void test_blas_wrappers(void **state) {
+  (void)state;
+  enum { M = 7, N = 5, K = 4 };
+  double A[M * K], At[K * M], B[K * N], Bt[N * K], C[M * N], R[M * N];
+  fill_normal(A, M * K, 0, 1, 11);
+  fill_normal(B, K * N, 0, 1, 12);
+  for (int i = 0; i < M; i++)
+    for (int k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
+  for (int k = 0; k < K; k++)
+    for (int j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j];
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      R[i * N + j] = 0;
+      for (int k = 0; k < K; k++) R[i * N + j] += A[i * K + k] * B[k * N + j];
+    }
+  const char *combos[4] = {"NN", "TN", "NT", "TT"};
+  for (int c = 0; c < 4; c++) {
+    char ta = combos[c][0], tb = combos[c][1];
+    gpa_gemm(ta, tb, M, N, K, 1.0, ta == 'N' ? A : At, ta == 'N' ? K : M, tb == 'N' ? B : Bt,
+             tb == 'N' ? N : K, 0.0, C, N);
+    for (int i = 0; i < M * N; i++) ASSERT_CLOSE(C[i], R[i], 1e-13, 1e-13);
+  }
+  double x[K], y[M], xt[M], yt[K];
+  fill_normal(x, K, 0, 1, 13);
+  fill_normal(xt, M, 0, 1, 14);
+  gpa_gemv('N', M, K, 1.0, A, K, x, 0.0, y);
+  gpa_gemv('T', M, K, 1.0, A, K, xt, 0.0, yt);
+  for (int i = 0; i < M; i++) {
+    double s = 0;
+    for (int k = 0; k < K; k++) s += A[i * K + k] * x[k];
+    ASSERT_CLOSE(y[i], s, 1e-13, 1e-13);
+  }
+  for (int k = 0; k < K; k++) {
+    double s = 0;
+    for (int i = 0; i < M; i++) s += A[i * K + k] * xt[i];
+    ASSERT_CLOSE(yt[k], s, 1e-13, 1e-13);
+  }
+}
+
+int main(int argc, char **argv);
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_blas_wrappers),
+    cmocka_unit_test(test_smooth_relu),
+    cmocka_unit_test(test_param_gradients),
+    cmocka_unit_test(test_input_gradients),
+};
+GPA_TEST_MAIN(tests)
