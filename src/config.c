@@ -85,6 +85,11 @@ static const struct pdef table[] = {
      GPA_NORM_NAMES, NULL,
      "how each weight matrix is held at norm L^(1/layers): spectral (power iteration, "
      "persistent vectors) or frobenius (stricter, the reference code's scheme)"},
+    {"network", "precision", GPA_PT_ENUM, OFF(network.precision), "double", NULL, GPA_PREC_NAMES,
+     NULL,
+     "arithmetic of phi's forward and backward passes: double, or single (float32 activations "
+     "and products, about twice as fast; theta, the gradient sums, the optimizer and the "
+     "particles stay double)"},
     {"network", "power_iterations", GPA_PT_INT, OFF(network.power_iterations), "1", "[1, 100]",
      NULL, NULL, "spectral: power iterations per update (the vectors persist across updates)"},
 
@@ -609,11 +614,29 @@ static int applies(const struct gpa_params *p, int i) {
   return 1;
 }
 
+/* Records "PATH:LINE: section.key is ignored: not used by ... " for a set key that does not
+ * apply to the chosen kind. */
+static void warn_unused(struct gpa_deck *d, int i) {
+  if (d->n_warnings == (int)(sizeof d->warnings / sizeof d->warnings[0])) return;
+  char where[GPA_PATH_MAX + 32];
+  if (d->origin[i] == GPA_FROM_DECK)
+    snprintf(where, sizeof where, "%s:%d: ", d->path, d->line[i]);
+  else
+    snprintf(where, sizeof where, "-P ");
+  const char *kind = table[i].kinds ? gpa_choice_name(GPA_DIST_NAMES,
+                                                      strcmp(table[i].section, "source") == 0
+                                                          ? d->p.source.kind
+                                                          : d->p.target.kind)
+                                    : gpa_choice_name(GPA_DIV_NAMES, d->p.divergence.kind);
+  snprintf(d->warnings[d->n_warnings++], sizeof d->warnings[0],
+           "%s%s.%s is ignored: not used by %s.kind '%s'", where, table[i].section, table[i].key,
+           table[i].section, kind);
+}
+
 static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_params *q) {
   for (int i = 0; i < N_KEYS; i++) {
     if (strcmp(table[i].section, sec) != 0 || !set_by(d, i) || applies(&d->p, i)) continue;
-    return key_error(d, i, "not used by %s.kind '%s'", sec,
-                     gpa_choice_name(GPA_DIST_NAMES, q->kind));
+    warn_unused(d, i);
   }
   int idim = find_key(sec, "dim"), ioff = find_key(sec, "offset"), in = find_key(sec, "n");
   switch (q->kind) {
@@ -651,8 +674,7 @@ int gpa_deck_validate(struct gpa_deck *d) {
                      (long long)p->source.dim, (long long)p->target.dim);
   }
   int ia = find_key("divergence", "alpha");
-  if (set_by(d, ia) && !applies(p, ia))
-    return key_error(d, ia, "only used by divergence.kind 'alpha'");
+  if (set_by(d, ia) && !applies(p, ia)) warn_unused(d, ia);
   if (!p->output.file[0]) {
     const char *base = d->path[0] ? strrchr(d->path, '/') : NULL;
     base = base ? base + 1 : (d->path[0] ? d->path : "gpa_run.yml");

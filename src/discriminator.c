@@ -74,7 +74,8 @@ static void forward_rows(struct gpa_disc *dc) {
  * differently on different rank counts.  Such components are set to 0. */
 static void flush_gradient_noise(double *g, int64_t n) {
   double gmax = 0.0;
-  for (int64_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
+  for (int64_t i = 0; i < n; i++)
+    if (fabs(g[i]) > gmax) gmax = fabs(g[i]);
   const double floor = 1e-12 * gmax;
   for (int64_t i = 0; i < n; i++)
     if (fabs(g[i]) < floor) g[i] = 0.0;

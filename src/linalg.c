@@ -37,6 +37,21 @@ void gpa_gemv(char ta, int64_t m, int64_t n, double alpha, const double *A, int6
             &alpha, (double *)A, (inc_t)lda, 1, (double *)x, 1, &beta, y, 1);
 }
 
+void gpa_sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  bli_sgemm(ta == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+            tb == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
+            (float *)A, (inc_t)lda, 1, (float *)B, (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1);
+}
+
+void gpa_sgemv(char ta, int64_t m, int64_t n, float alpha, const float *A, int64_t lda,
+               const float *x, float beta, float *y) {
+  if (m == 0 || n == 0) return;
+  bli_sgemv(ta == 'T' ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)m, (dim_t)n,
+            &alpha, (float *)A, (inc_t)lda, 1, (float *)x, 1, &beta, y, 1);
+}
+
 double gpa_dot(int64_t n, const double *x, const double *y) {
   double r = 0.0;
   bli_ddotv(BLIS_NO_CONJUGATE, BLIS_NO_CONJUGATE, (dim_t)n, (double *)x, 1, (double *)y, 1, &r);

@@ -42,6 +42,8 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   struct gpa_deck deck;
   GPA_CHECK(gpa_cli_load_deck(comm, cli, &deck));
+  for (int i = 0; i < deck.n_warnings && rank == 0; i++)
+    fprintf(stderr, "warning: %s\n", deck.warnings[i]);
   if (cli->dry_run) {
     if (rank == 0) gpa_params_dump(stdout, &deck.p);
     return GPA_OK;

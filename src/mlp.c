@@ -33,64 +33,42 @@ double gpa_activation_deriv(int act, double z, double eps, double slope) {
   }
 }
 
-/* z[r][j] += b[j]; h = a(z), over `rows` rows of width n. */
-static void bias_act_forward(int act, double eps, double slope, int64_t rows, int64_t n,
-                             const double *restrict b, double *restrict z,
-                             double *restrict h) {
-  switch (act) {
-  case GPA_ACT_RELU:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        double v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = v > 0.0 ? v : 0.0;
-      }
-    break;
-  case GPA_ACT_LEAKY_RELU:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        double v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = v > 0.0 ? v : slope * v;
-      }
-    break;
-  default:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        double v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = gpa_activation(act, v, eps, slope);
-      }
-    break;
-  }
+/* ------------------------------------------------------------------------- kernels */
+
+/* The elementwise loops are compiled twice, for AVX2 and for the baseline, and the loader picks
+ * the one this CPU runs (the build itself stays portable). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GPA_SIMD __attribute__((target_clones("avx2", "default")))
+#else
+#define GPA_SIMD
+#endif
+
+#define REAL double
+#define SFX(name) name##_f64
+#define GEMM gpa_gemm
+#define GEMV gpa_gemv
+#include "mlp_kernels.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#undef GEMV
+
+#define REAL float
+#define SFX(name) name##_f32
+#define GEMM gpa_sgemm
+#define GEMV gpa_sgemv
+#include "mlp_kernels.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#undef GEMV
+
+GPA_SIMD static void to_float(const double *restrict in, float *restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = (float)in[i];
 }
 
-/* d[i] *= a'(z[i]) for i < count. */
-static void act_backward(int act, double eps, double slope, int64_t count,
-                         const double *restrict z, double *restrict d) {
-  switch (act) {
-  case GPA_ACT_RELU:
-    for (int64_t i = 0; i < count; i++) d[i] = z[i] > 0.0 ? d[i] : 0.0;
-    break;
-  case GPA_ACT_LEAKY_RELU:
-    for (int64_t i = 0; i < count; i++) d[i] = z[i] > 0.0 ? d[i] : slope * d[i];
-    break;
-  default:
-    for (int64_t i = 0; i < count; i++) d[i] *= gpa_activation_deriv(act, z[i], eps, slope);
-    break;
-  }
-}
-
-/* d[r][j] = s[r] * w[j] * a'(z[r][j]): the output layer's backward step fused with the last
- * hidden activation (s = NULL: s[r] = 1, the input-gradient pass). */
-static void outer_act_backward(int act, double eps, double slope, int64_t rows, int64_t n,
-                               const double *restrict s, const double *restrict w,
-                               const double *restrict z, double *restrict d) {
-  for (int64_t r = 0; r < rows; r++) {
-    double sr = s ? s[r] : 1.0;
-    for (int64_t j = 0; j < n; j++) d[r * n + j] = sr * w[j];
-  }
-  act_backward(act, eps, slope, rows * n, z, d);
+GPA_SIMD static void to_double(const float *restrict in, double *restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = (double)in[i];
 }
 
 /* ------------------------------------------------------------------------- setup */
@@ -121,13 +99,23 @@ int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, i
   m->nu_off = with_nu ? off : -1;
   m->n_params = off + (with_nu ? 1 : 0);
   m->max_rows = max_rows < 1 ? 1 : max_rows;
+  m->single = p->network.precision == GPA_PREC_SINGLE;
+  const size_t real = m->single ? sizeof(float) : sizeof(double);
+  const size_t rows = (size_t)m->max_rows;
   for (int l = 0; l < hidden; l++) {
-    GPA_CHECK(gpa_alloc_array(&m->z[l], (size_t)(m->max_rows * m->width[l + 1]), sizeof(double)));
-    GPA_CHECK(gpa_alloc_array(&m->h[l], (size_t)(m->max_rows * m->width[l + 1]), sizeof(double)));
+    GPA_CHECK(gpa_alloc_array(&m->z[l], rows * (size_t)m->width[l + 1], real));
+    GPA_CHECK(gpa_alloc_array(&m->h[l], rows * (size_t)m->width[l + 1], real));
   }
-  GPA_CHECK(gpa_alloc_array(&m->out, (size_t)m->max_rows, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&m->da, (size_t)(m->max_rows * m->max_width), sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&m->db, (size_t)(m->max_rows * m->max_width), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&m->out, rows, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&m->da, rows * (size_t)m->max_width, real));
+  GPA_CHECK(gpa_alloc_array(&m->db, rows * (size_t)m->max_width, real));
+  GPA_CHECK(gpa_alloc_array(&m->wt, (size_t)m->n_net, real));
+  if (m->single) {
+    GPA_CHECK(gpa_alloc_array(&m->theta32, (size_t)m->n_params, sizeof(float)));
+    GPA_CHECK(gpa_alloc_array(&m->grad32, (size_t)m->n_params, sizeof(float)));
+    GPA_CHECK(gpa_alloc_array(&m->x32, rows * (size_t)dim, sizeof(float)));
+    GPA_CHECK(gpa_alloc_array(&m->row32, rows * (size_t)(dim > 1 ? dim : 1), sizeof(float)));
+  }
   return GPA_OK;
 }
 
@@ -139,6 +127,11 @@ void gpa_mlp_destroy(struct gpa_mlp *m) {
   gpa_free(&m->out);
   gpa_free(&m->da);
   gpa_free(&m->db);
+  gpa_free(&m->wt);
+  gpa_free(&m->theta32);
+  gpa_free(&m->grad32);
+  gpa_free(&m->x32);
+  gpa_free(&m->row32);
 }
 
 void gpa_mlp_init_params(const struct gpa_mlp *m, double *theta, uint64_t seed) {
@@ -156,79 +149,46 @@ void gpa_mlp_init_params(const struct gpa_mlp *m, double *theta, uint64_t seed) 
 
 /* ------------------------------------------------------------------------- passes */
 
+/* In single precision the passes run on float copies: theta is converted at every call (a few
+ * thousand numbers), the inputs of the rows being evaluated into x32 (kept for the backward
+ * pass), and results are converted back to double. */
+
 void gpa_mlp_forward(struct gpa_mlp *m, const double *theta, const double *x, int64_t row0,
                      int64_t rows) {
-  const int D = m->n_layers;
-  const double *in = x;
-  for (int l = 0; l < D - 1; l++) {
-    int64_t k = m->width[l], n = m->width[l + 1];
-    double *z = m->z[l] + row0 * n, *h = m->h[l] + row0 * n;
-    gpa_gemm('N', 'N', rows, n, k, 1.0, in, k, theta + m->w_off[l], n, 0.0, z, n);
-    bias_act_forward(m->act[l], m->smooth_eps, m->leaky_slope, rows, n, theta + m->b_off[l], z,
-                     h);
-    in = h;
+  if (!m->single) {
+    forward_f64(m, theta, x, row0, rows, m->out + row0);
+    return;
   }
-  int64_t k = m->width[D - 1];
-  double *out = m->out + row0;
-  gpa_gemv('N', rows, k, 1.0, in, k, theta + m->w_off[D - 1], 0.0, out);
-  const double b = theta[m->b_off[D - 1]];
-  for (int64_t r = 0; r < rows; r++) out[r] += b;
+  const int64_t d = m->width[0];
+  float *x32 = m->x32 + row0 * d, *out32 = m->row32;
+  to_float(theta, m->theta32, m->n_params);
+  to_float(x, x32, rows * d);
+  forward_f32(m, m->theta32, x32, row0, rows, out32);
+  to_double(out32, m->out + row0, rows);
 }
 
 void gpa_mlp_backward(struct gpa_mlp *m, const double *theta, const double *x, const double *w,
                       int64_t rows, double *grad) {
-  const int D = m->n_layers;
-  /* Output layer: phi = h W + b. */
-  const double *in = D > 1 ? m->h[D - 2] : x;
-  int64_t k = m->width[D - 1];
-  gpa_gemv('T', rows, k, 1.0, in, k, w, 0.0, grad + m->w_off[D - 1]);
-  double sw = 0.0;
-  for (int64_t r = 0; r < rows; r++) sw += w[r];
-  grad[m->b_off[D - 1]] = sw;
-  if (D == 1) return;
-  double *dz = m->da, *spare = m->db;
-  outer_act_backward(m->act[D - 2], m->smooth_eps, m->leaky_slope, rows, k, w,
-                     theta + m->w_off[D - 1], m->z[D - 2], dz);
-  /* Hidden layers, last to first: dz holds dJ/dz_l. */
-  for (int l = D - 2; l >= 0; l--) {
-    int64_t ki = m->width[l], n = m->width[l + 1];
-    const double *hin = l > 0 ? m->h[l - 1] : x;
-    gpa_gemm('T', 'N', ki, n, rows, 1.0, hin, ki, dz, n, 0.0, grad + m->w_off[l], n);
-    double *gb = grad + m->b_off[l];
-    for (int64_t j = 0; j < n; j++) gb[j] = 0.0;
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) gb[j] += dz[r * n + j];
-    if (l == 0) break;
-    gpa_gemm('N', 'T', rows, ki, n, 1.0, dz, n, theta + m->w_off[l], n, 0.0, spare, ki);
-    act_backward(m->act[l - 1], m->smooth_eps, m->leaky_slope, rows * ki, m->z[l - 1], spare);
-    double *t = dz;
-    dz = spare;
-    spare = t;
+  if (!m->single) {
+    backward_f64(m, theta, x, w, rows, grad);
+    return;
   }
+  float *w32 = m->row32;
+  to_float(theta, m->theta32, m->n_params);
+  to_float(w, w32, rows);
+  backward_f32(m, m->theta32, m->x32, w32, rows, m->grad32);
+  to_double(m->grad32, grad, m->n_net);
 }
 
 void gpa_mlp_input_grad(struct gpa_mlp *m, const double *theta, int64_t row0, int64_t rows,
                         double *g) {
-  const int D = m->n_layers;
-  const int64_t d = m->width[0];
-  if (D == 1) {
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < d; j++) g[r * d + j] = theta[m->w_off[0] + j];
+  if (!m->single) {
+    input_grad_f64(m, theta, row0, rows, g);
     return;
   }
-  int64_t k = m->width[D - 1];
-  double *dz = m->da, *spare = m->db;
-  outer_act_backward(m->act[D - 2], m->smooth_eps, m->leaky_slope, rows, k, NULL,
-                     theta + m->w_off[D - 1], m->z[D - 2] + row0 * k, dz);
-  for (int l = D - 2; l >= 1; l--) {
-    int64_t ki = m->width[l], n = m->width[l + 1];
-    gpa_gemm('N', 'T', rows, ki, n, 1.0, dz, n, theta + m->w_off[l], n, 0.0, spare, ki);
-    act_backward(m->act[l - 1], m->smooth_eps, m->leaky_slope, rows * ki,
-                 m->z[l - 1] + row0 * ki, spare);
-    double *t = dz;
-    dz = spare;
-    spare = t;
-  }
-  gpa_gemm('N', 'T', rows, d, m->width[1], 1.0, dz, m->width[1], theta + m->w_off[0],
-           m->width[1], 0.0, g, d);
+  const int64_t d = m->width[0];
+  float *g32 = m->row32;
+  to_float(theta, m->theta32, m->n_params);
+  input_grad_f32(m, m->theta32, row0, rows, g32);
+  to_double(g32, g, rows * d);
 }

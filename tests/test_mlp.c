@@ -104,6 +104,74 @@ static void test_param_gradients(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_param_gradient(&cases[i]);
 }
 
+/* network.precision single: the float32 passes give the double-precision gradients to float
+ * accuracy (every activation and divergence), and agree with finite differences at a float
+ * tolerance (smooth activation). */
+static void test_single_precision(void **state) {
+  (void)state;
+  const int acts[3] = {GPA_ACT_RELU, GPA_ACT_LEAKY_RELU, GPA_ACT_SMOOTH_RELU};
+  const int divs[3] = {GPA_DIV_KL, GPA_DIV_KL_LT, GPA_DIV_ALPHA};
+  for (int c = 0; c < 3; c++) {
+    struct gpa_disc dc[2];
+    const int64_t d = 3, n = 40, m = 30;
+    double y[40 * 3], x[30 * 3];
+    fill_normal(y, n * d, 0.0, 1.0, 5);
+    fill_normal(x, m * d, 0.5, 1.2, 6);
+    for (int prec = 0; prec < 2; prec++) {
+      struct gpa_params p;
+      gpa_params_default(&p);
+      p.network.widths.n = 2;
+      p.network.widths.v[0] = 16;
+      p.network.widths.v[1] = 12;
+      p.network.activation = acts[c];
+      p.divergence.kind = divs[c];
+      p.network.precision = prec ? GPA_PREC_SINGLE : GPA_PREC_DOUBLE;
+      TEST_OK(gpa_disc_create(&dc[prec], MPI_COMM_WORLD, &p, d, n, m, n, m, x));
+      gpa_disc_load(&dc[prec], y);
+    }
+    double J64, J32;
+    TEST_OK(gpa_disc_gradient(&dc[0], &J64));
+    TEST_OK(gpa_disc_gradient(&dc[1], &J32));
+    ASSERT_CLOSE(J32, J64, 1e-5, 1e-6);
+    const int64_t np = dc[0].net.n_params;
+    double diff = 0, mag = 0;
+    for (int64_t i = 0; i < np; i++) {
+      diff = fmax(diff, fabs(dc[1].grad[i] - dc[0].grad[i]));
+      mag = fmax(mag, fabs(dc[0].grad[i]));
+    }
+    print_message("single vs double: J %.8f / %.8f, max gradient difference %.2e of %.2e\n", J32,
+                  J64, diff, mag);
+    assert_true(diff <= 1e-5 * mag);
+    if (acts[c] != GPA_ACT_SMOOTH_RELU) { /* a step of 1e-3 would cross ReLU kinks */
+      gpa_disc_destroy(&dc[0]);
+      gpa_disc_destroy(&dc[1]);
+      continue;
+    }
+    /* Finite differences of the float objective, h = 1e-3. */
+    const double h = 1e-3;
+    double *g = malloc(sizeof(double) * (size_t)np);
+    memcpy(g, dc[1].grad, sizeof(double) * (size_t)np);
+    for (int64_t i = 0; i < np; i += 7) {
+      double save = dc[1].theta[i], jp, jm;
+      dc[1].theta[i] = save + h;
+      gpa_disc_theta_changed(&dc[1]);
+      TEST_OK(gpa_disc_objective(&dc[1], &jp));
+      dc[1].theta[i] = save - h;
+      gpa_disc_theta_changed(&dc[1]);
+      TEST_OK(gpa_disc_objective(&dc[1], &jm));
+      dc[1].theta[i] = save;
+      gpa_disc_theta_changed(&dc[1]);
+      double fd = (jp - jm) / (2 * h);
+      if (!(fabs(fd - g[i]) <= 2e-2 * fabs(fd) + 1e-3 * mag))
+        fail_msg("single precision: dJ/dtheta[%lld] = %.6g, finite difference %.6g",
+                 (long long)i, g[i], fd);
+    }
+    free(g);
+    gpa_disc_destroy(&dc[0]);
+    gpa_disc_destroy(&dc[1]);
+  }
+}
+
 /* grad_x phi against central differences of phi, row by row. */
 static void check_input_gradient(int activation, int n_hidden, const char *name) {
   struct gpa_params p;
@@ -210,5 +278,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_smooth_relu),
     cmocka_unit_test(test_param_gradients),
     cmocka_unit_test(test_input_gradients),
+    cmocka_unit_test(test_single_precision),
 };
 GPA_TEST_MAIN(tests)

@@ -31,6 +31,9 @@ enum gpa_activation { GPA_ACT_RELU, GPA_ACT_LEAKY_RELU, GPA_ACT_SMOOTH_RELU, GPA
 #define GPA_ACT_NAMES "relu|leaky_relu|smooth_relu"
 #define GPA_LAST_ACT_NAMES "relu|leaky_relu|smooth_relu|same"
 
+enum gpa_precision { GPA_PREC_DOUBLE, GPA_PREC_SINGLE };
+#define GPA_PREC_NAMES "double|single"
+
 enum gpa_normalization { GPA_NORM_SPECTRAL, GPA_NORM_FROBENIUS };
 #define GPA_NORM_NAMES "spectral|frobenius"
 
@@ -83,6 +86,7 @@ struct gpa_params {
     double leaky_slope;
     int normalization; /* enum gpa_normalization */
     int64_t power_iterations;
+    int precision; /* enum gpa_precision */
   } network;
   struct {
     int kind; /* enum gpa_divergence_kind */
@@ -122,6 +126,8 @@ struct gpa_deck {
   int n_keys;
   int origin[128]; /* enum gpa_origin, per key of the table */
   int line[128];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
+  int n_warnings;  /* settings that are ignored, e.g. source.nu with a gaussian source */
+  char warnings[8][GPA_PATH_MAX + 200];
 };
 
 /* Every setting at its default. */
@@ -135,8 +141,9 @@ void gpa_deck_init(struct gpa_deck *deck);
 int gpa_deck_parse(struct gpa_deck *deck, const char *path, const char *text, size_t len);
 /* Applies one "section.key=value" override. */
 int gpa_deck_override(struct gpa_deck *deck, const char *assignment);
-/* Checks the relations between keys (dimensions, keys that do not apply to a kind, ...) and
- * resolves derived defaults (the output file name from the deck name). */
+/* Checks the relations between keys (dimensions, ...) and resolves derived defaults (the
+ * output file name from the deck name).  Keys that are set but mean nothing for the chosen
+ * kinds (source.nu with a gaussian source) are recorded in deck->warnings. */
 int gpa_deck_validate(struct gpa_deck *deck);
 
 /* Writes the resolved settings as a YAML deck (itself a valid deck). */

@@ -22,6 +22,11 @@ void gpa_gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, double alpha, c
 /* y = alpha op(A) x + beta y; A stored [m][n]; op 'N': y has m entries, 'T': n entries. */
 void gpa_gemv(char ta, int64_t m, int64_t n, double alpha, const double *A, int64_t lda,
               const double *x, double beta, double *y);
+/* Single-precision versions of the two above. */
+void gpa_sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, float alpha, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void gpa_sgemv(char ta, int64_t m, int64_t n, float alpha, const float *A, int64_t lda,
+               const float *x, float beta, float *y);
 double gpa_dot(int64_t n, const double *x, const double *y);
 double gpa_nrm2(int64_t n, const double *x);
 void gpa_scal(int64_t n, double alpha, double *x);
