@@ -314,7 +314,7 @@ static int write_replicated(struct gpa_runfile *rf, const char *name, hid_t ftyp
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
-  herr_t st = H5Dwrite(dset, mtype, mspace, fspace, rf->dxpl, v);
+  herr_t st = n > 0 ? H5Dwrite(dset, mtype, mspace, fspace, rf->dxpl, v) : 0;
   int rc = st < 0 ? h5_fail(__FILE__, __LINE__, "cannot write to the run file") : GPA_OK;
   if (rc == GPA_OK) rc = describe(dset, description, units);
   H5Sclose(mspace);

@@ -76,8 +76,10 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
   while (!reason) {
     struct gpa_step_info info;
     rc = gpa_solver_step(&s, &info); /* train phi on Y, move Y by -dt grad phi */
-    if (rc == GPA_ERR_DIVERGED) {
+    if (rc == GPA_ERR_DIVERGED) { /* keep the run file, with the last finite particles */
       snprintf(status, sizeof status, "%s", gpa_error_message());
+      gpa_error_clear();
+      rc = GPA_OK;
       break;
     }
     if (rc) break;
@@ -92,7 +94,7 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
     gpa_timer_stop(&s.timers, GPA_T_IO);
     if (rc) break;
   }
-  if (rc && rc != GPA_ERR_DIVERGED) {
+  if (rc) {
     gpa_runfile_close(&out, 0);
     gpa_solver_destroy(&s);
     return rc;
