@@ -7,8 +7,12 @@
 #include "gpa/comm.h"
 
 void gpa_cli_usage(FILE *out) {
-  fputs("usage: gpa run DECK.yml [-P section.key=value ...] [--output FILE] [--dry-run] "
-        "[--quiet]\n"
+  fputs("usage: gpa run DECK.yml [-P section.key=value ...] [--output FILE] [--restart CKPT.h5]\n"
+        "               [--dry-run] [--quiet]\n"
+        "       gpa transport --field RUN.h5 --input IN.h5[:/dataset] --output OUT.h5\n"
+        "                          move new points through a run's learned vector field\n"
+        "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S]\n"
+        "                          draw K new source particles and move them likewise\n"
         "       gpa reference      print every deck key with its default and documentation\n"
         "       gpa version        print the version\n"
         "\n"
@@ -20,12 +24,16 @@ void gpa_cli_usage(FILE *out) {
 
 int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
   memset(cli, 0, sizeof *cli);
+  cli->argc = argc;
+  cli->argv = argv;
+  cli->seed = -1;
   if (argc < 2) return GPA_ERROR(GPA_ERR_USAGE, "no command given (try: gpa run DECK.yml)");
   cli->command = argv[1];
   if (!strcmp(cli->command, "--help") || !strcmp(cli->command, "-h")) cli->command = "help";
   if (!strcmp(cli->command, "--version")) cli->command = "version";
   if (strcmp(cli->command, "run") && strcmp(cli->command, "reference") &&
-      strcmp(cli->command, "version") && strcmp(cli->command, "help"))
+      strcmp(cli->command, "version") && strcmp(cli->command, "help") &&
+      strcmp(cli->command, "transport") && strcmp(cli->command, "sample"))
     return GPA_ERROR(GPA_ERR_USAGE, "unknown command '%s'", cli->command);
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -43,6 +51,26 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
       cli->output = argv[++i];
     } else if (!strncmp(a, "--output=", 9)) {
       cli->output = a + 9;
+    } else if (!strcmp(a, "--restart")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a checkpoint file", a);
+      cli->restart = argv[++i];
+    } else if (!strncmp(a, "--restart=", 10)) {
+      cli->restart = a + 10;
+    } else if (!strcmp(a, "--field") || !strcmp(a, "--input") || !strcmp(a, "--n") ||
+               !strcmp(a, "--seed")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a value", a);
+      const char *v = argv[++i];
+      if (!strcmp(a, "--field")) cli->field = v;
+      if (!strcmp(a, "--input")) cli->input = v;
+      if (!strcmp(a, "--n") || !strcmp(a, "--seed")) {
+        char *end;
+        long long k = strtoll(v, &end, 10);
+        if (*end || k < (strcmp(a, "--n") ? 0 : 1))
+          return GPA_ERROR(GPA_ERR_USAGE, "%s: '%s' is not a %s integer", a, v,
+                           strcmp(a, "--n") ? "non-negative" : "positive");
+        if (!strcmp(a, "--n")) cli->n = k;
+        else cli->seed = k;
+      }
     } else if (!strcmp(a, "--dry-run")) {
       cli->dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -57,6 +85,15 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
   }
   if (!strcmp(cli->command, "run") && !cli->deck)
     return GPA_ERROR(GPA_ERR_USAGE, "gpa run needs a deck file");
+  int replay = !strcmp(cli->command, "transport") || !strcmp(cli->command, "sample");
+  if (replay && (!cli->field || !cli->output))
+    return GPA_ERROR(GPA_ERR_USAGE, "gpa %s needs --field RUN.h5 and --output FILE", cli->command);
+  if (!strcmp(cli->command, "transport") && !cli->input)
+    return GPA_ERROR(GPA_ERR_USAGE, "gpa transport needs --input FILE.h5[:/dataset]");
+  if (!strcmp(cli->command, "sample") && cli->n < 1)
+    return GPA_ERROR(GPA_ERR_USAGE, "gpa sample needs --n K");
+  if (replay && cli->deck)
+    return GPA_ERROR(GPA_ERR_USAGE, "unexpected argument '%s'", cli->deck);
   return GPA_OK;
 }
 

@@ -21,9 +21,15 @@ struct pdef {
   const char *choices; /* enums: "a|b|c" */
   const char *kinds;   /* source/target keys: the kinds that use the key; NULL: all */
   const char *doc;
+  int may_change;      /* a restart may change it */
 };
 
 #define OFF(member) offsetof(struct gpa_params, member)
+
+/* Entries leave out may_change (0) unless a restart may change the key. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
 
 /* The keys shared by `source` and `target`; defaults differ between the two. */
 #define DIST_KEYS(SEC, M, KIND, N, MEAN, STD)                                                 \
@@ -67,9 +73,16 @@ static const struct pdef table[] = {
      "seed of the counter-based random numbers (samples, network initialisation)"},
     {"run", "flush_denormals", GPA_PT_BOOL, OFF(run.flush_denormals), "true", NULL, NULL, NULL,
      "flush denormal floats to zero (near convergence they make steps ~5x slower)"},
+    {"run", "max_wall_time", GPA_PT_REAL, OFF(run.max_wall_time), "0.0", "[0, inf)", NULL, NULL,
+     "seconds of wall time for this job (0: no limit): before it runs out, gpa writes a "
+     "checkpoint, prints the restart command and exits with status 0", 1},
 
     DIST_KEYS("source", source, "gaussian", "200", "0.0", "0.5"),
     DIST_KEYS("target", target, "mixture", "200", "0.0", "0.5"),
+
+    {"generated", "n", GPA_PT_INT, OFF(generated.n), "0", "[0, inf)", NULL, NULL,
+     "extra particles drawn from the source (their own random stream) and moved by each step's "
+     "field without being trained on: the paper's generated particles"},
 
     {"network", "widths", GPA_PT_INTLIST, OFF(network.widths), "[32, 32, 32]", "[1, inf)", NULL,
      NULL, "widths of the hidden layers of the discriminator phi (at most 8 layers)"},
@@ -119,7 +132,7 @@ static const struct pdef table[] = {
      "reference code; false keeps them across steps"},
 
     {"transport", "max_steps", GPA_PT_INT, OFF(transport.max_steps), "500", "[0, inf)", NULL,
-     NULL, "number of particle steps"},
+     NULL, "number of particle steps", 1},
     {"transport", "dt", GPA_PT_REAL, OFF(transport.dt), "0.5", "(0, inf)", NULL, NULL,
      "time step: particles move by -dt grad phi, at most L dt per step"},
     {"transport", "integrator", GPA_PT_ENUM, OFF(transport.integrator), "euler", NULL,
@@ -129,29 +142,40 @@ static const struct pdef table[] = {
      "heun/rk4: retrain phi at every stage's positions (the reference scheme) or evaluate the "
      "step's phi at all stages (frozen, cheaper)"},
     {"transport", "ke_tol", GPA_PT_REAL, OFF(transport.ke_tol), "0.0", "[0, inf)", NULL, NULL,
-     "stop when the kinetic energy mean |grad phi|^2 falls below this (0: never)"},
+     "stop when the kinetic energy mean |grad phi|^2 falls below this (0: never)", 1},
     {"transport", "div_tol", GPA_PT_REAL, OFF(transport.div_tol), "-.inf", "[-inf, inf)", NULL,
-     NULL, "stop when the divergence estimate falls below this (-.inf: never)"},
+     NULL, "stop when the divergence estimate falls below this (-.inf: never)", 1},
     {"transport", "cfl_warn", GPA_PT_REAL, OFF(transport.cfl_warn), "0.25", "(0, inf]", NULL,
      NULL,
      "warn when one step moves a particle further than this fraction of the target's spread "
-     "(rms distance to its mean)"},
+     "(rms distance to its mean)", 1},
 
     {"output", "file", GPA_PT_STRING, OFF(output.file), "\"\"", NULL, NULL, NULL,
      "run file (HDF5); default: the deck's name with .h5, in the current directory"},
     {"output", "trajectory_every", GPA_PT_INT, OFF(output.trajectory_every), "10", "[0, inf)",
-     NULL, NULL, "store all particle positions every this many steps (0: never)"},
+     NULL, NULL, "store all particle positions every this many steps (0: never)", 1},
     {"output", "checkpoint_every", GPA_PT_INT, OFF(output.checkpoint_every), "0", "[0, inf)",
-     NULL, NULL, "write a restart checkpoint every this many steps (0: never)"},
+     NULL, NULL, "write a restart checkpoint every this many steps, and at the end (0: only "
+     "when stopped by a signal, the stop file or run.max_wall_time)", 1},
     {"output", "progress_every", GPA_PT_INT, OFF(output.progress_every), "10", "[0, inf)", NULL,
-     NULL, "print a progress line every this many steps (0: never)"},
+     NULL, "print a progress line every this many steps (0: never)", 1},
+    {"output", "checkpoint_file", GPA_PT_STRING, OFF(output.checkpoint_file), "\"\"", NULL, NULL,
+     NULL, "checkpoint file; default: RUN.ckpt.h5 beside the run file RUN.h5 (the previous one "
+     "is kept as RUN.ckpt.prev.h5)", 1},
+    {"output", "stop_file", GPA_PT_STRING, OFF(output.stop_file), "\"\"", NULL, NULL, NULL,
+     "when this file appears the run writes a checkpoint and exits; default: RUN.stop beside "
+     "the run file", 1},
+    {"output", "store_field", GPA_PT_ENUM, OFF(output.store_field), "auto", NULL, GPA_FIELD_NAMES,
+     NULL, "store phi's parameters for every step and stage in /field (the learned vector field "
+     "that `gpa transport` and `gpa sample` replay); auto: when it takes under 1 GiB"},
 };
 
 enum { N_KEYS = (int)(sizeof table / sizeof table[0]) };
 _Static_assert(N_KEYS <= 128, "struct gpa_deck holds at most 128 keys");
 
-static const char *const sections[] = {"run",       "source",    "target",    "network",
-                                       "divergence", "optimizer", "transport", "output"};
+static const char *const sections[] = {"run",        "source",    "target",    "generated",
+                                       "network",    "divergence", "optimizer", "transport",
+                                       "output"};
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 
 /* ------------------------------------------------------------------------- small helpers */
@@ -528,8 +552,8 @@ int gpa_deck_parse(struct gpa_deck *d, const char *path, const char *text, size_
     const char *sname = (const char *)sk->data.scalar.value;
     if (find_section(sname) < 0) {
       rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s:%zu: unknown section '%s' (sections: run, source, target, network, "
-                     "divergence, optimizer, transport, output)",
+                     "%s:%zu: unknown section '%s' (sections: run, source, target, generated, "
+                     "network, divergence, optimizer, transport, output)",
                      path, sline, sname);
       break;
     }
@@ -683,6 +707,61 @@ int gpa_deck_validate(struct gpa_deck *d) {
     if (len > 200) len = 200;
     snprintf(p->output.file, sizeof p->output.file, "%.*s.h5", (int)len, base);
   }
+  /* RUN.ckpt.h5 and RUN.stop beside RUN.h5 */
+  char stem[GPA_PATH_MAX];
+  snprintf(stem, sizeof stem, "%s", p->output.file);
+  size_t sl = strlen(stem);
+  if (sl > 3 && strcmp(stem + sl - 3, ".h5") == 0) stem[sl - 3] = '\0';
+  if (strlen(stem) + 16 > GPA_PATH_MAX)
+    return key_error(d, find_key("output", "file"), "too long");
+  if (!p->output.checkpoint_file[0])
+    snprintf(p->output.checkpoint_file, sizeof p->output.checkpoint_file, "%s.ckpt.h5", stem);
+  if (!p->output.stop_file[0])
+    snprintf(p->output.stop_file, sizeof p->output.stop_file, "%s.stop", stem);
+  return GPA_OK;
+}
+
+/* ------------------------------------------------------------------------- restart */
+
+static int values_equal(const struct gpa_params *a, const struct gpa_params *b, int i) {
+  const void *va = gpa_params_value(a, i), *vb = gpa_params_value(b, i);
+  switch (table[i].type) {
+  case GPA_PT_INT: return *(const int64_t *)va == *(const int64_t *)vb;
+  case GPA_PT_REAL: return *(const double *)va == *(const double *)vb;
+  case GPA_PT_BOOL: return *(const bool *)va == *(const bool *)vb;
+  case GPA_PT_ENUM: return *(const int *)va == *(const int *)vb;
+  case GPA_PT_STRING: return strcmp(va, vb) == 0;
+  case GPA_PT_INTLIST: {
+    const struct gpa_int_list *la = va, *lb = vb;
+    if (la->n != lb->n) return 0;
+    for (int j = 0; j < la->n; j++)
+      if (la->v[j] != lb->v[j]) return 0;
+    return 1;
+  }
+  }
+  return 0;
+}
+
+int gpa_params_restart_check(const struct gpa_params *ckpt, const struct gpa_params *now,
+                             char *changes, size_t size) {
+  size_t used = 0;
+  if (size) changes[0] = '\0';
+  for (int i = 0; i < N_KEYS; i++) {
+    if (!applies(ckpt, i) && !applies(now, i)) continue;
+    if (values_equal(ckpt, now, i)) continue;
+    char was[300], is[300];
+    gpa_params_value_text(ckpt, i, was, sizeof was);
+    gpa_params_value_text(now, i, is, sizeof is);
+    if (!table[i].may_change)
+      return GPA_ERROR(GPA_ERR_INPUT,
+                       "restart: %s.%s is %s in the checkpoint but %s now; it defines the problem "
+                       "and cannot change on a restart",
+                       table[i].section, table[i].key, was, is);
+    if (used + 1 < size)
+      used += (size_t)snprintf(changes + used, size - used, "%s%s.%s: %s -> %s",
+                               used ? "\n" : "", table[i].section, table[i].key, was, is);
+    if (used >= size) used = size - 1;
+  }
   return GPA_OK;
 }
 
@@ -727,6 +806,20 @@ static void print_value(FILE *out, const struct gpa_params *p, int i) {
     break;
   }
   }
+}
+
+void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t size) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) {
+    snprintf(out, size, "?");
+    return;
+  }
+  print_value(f, p, i);
+  fclose(f);
+  snprintf(out, size, "%s", text);
+  free(text);
 }
 
 void gpa_params_dump(FILE *out, const struct gpa_params *p) {

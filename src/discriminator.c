@@ -6,7 +6,8 @@
 #include "gpa/comm.h"
 
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    int64_t N, int64_t M, int64_t n, int64_t m, const double *targets) {
+                    int64_t N, int64_t M, int64_t n, int64_t m, int64_t g,
+                    const double *targets) {
   memset(dc, 0, sizeof *dc);
   dc->comm = comm;
   dc->dim = dim;
@@ -14,14 +15,15 @@ int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params 
   dc->M = M;
   dc->n = n;
   dc->m = m;
+  dc->g = g;
   dc->epochs = p->optimizer.epochs;
   dc->div.kind = p->divergence.kind;
   dc->div.alpha = p->divergence.alpha;
-  GPA_CHECK(gpa_mlp_create(&dc->net, dim, p, gpa_divergence_has_nu(&dc->div), n + m));
+  GPA_CHECK(gpa_mlp_create(&dc->net, dim, p, gpa_divergence_has_nu(&dc->div), n + m + g));
   const int64_t np = dc->net.n_params;
   GPA_CHECK(gpa_alloc_array(&dc->theta, (size_t)np, sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&dc->grad, (size_t)np, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&dc->x, (size_t)((n + m) * dim), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&dc->x, (size_t)((n + m + g) * dim), sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&dc->w, (size_t)(n + m), sizeof(double)));
   GPA_CHECK(gpa_optimizer_create(&dc->opt, p->optimizer.kind, p->optimizer.lr,
                                  p->optimizer.beta1, p->optimizer.beta2, p->optimizer.eps,
@@ -141,4 +143,14 @@ void gpa_disc_velocity(struct gpa_disc *dc, double *v) {
   }
   gpa_mlp_input_grad(&dc->net, dc->theta, 0, dc->n, v);
   for (int64_t i = 0; i < dc->n * dc->dim; i++) v[i] = -v[i];
+}
+
+void gpa_disc_velocity_extra(struct gpa_disc *dc, const double *yg, double *vg) {
+  if (dc->g == 0) return;
+  const int64_t row0 = dc->n + dc->m;
+  double *x = dc->x + row0 * dc->dim;
+  memcpy(x, yg, sizeof(double) * (size_t)(dc->g * dc->dim));
+  gpa_mlp_forward(&dc->net, dc->theta, x, row0, dc->g);
+  gpa_mlp_input_grad(&dc->net, dc->theta, row0, dc->g, vg);
+  for (int64_t i = 0; i < dc->g * dc->dim; i++) vg[i] = -vg[i];
 }

@@ -103,7 +103,7 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
   char what[64];
   snprintf(what, sizeof what, "%s.file", section);
   int64_t dims[2];
-  GPA_CHECK(gpa_h5_dataset_shape(comm, q->file, q->dataset, what, dims));
+  GPA_CHECK(gpa_data_shape(comm, q->file, q->dataset, what, dims));
   if (q->dim == 0) q->dim = dims[1];
   if (q->n == 0) q->n = dims[0];
   if (dims[1] != q->dim)
@@ -120,7 +120,7 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
 int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
                     uint32_t stream, struct gpa_part part, double *x) {
   if (q->kind == GPA_DIST_FILE)
-    return gpa_h5_read_rows(comm, q->file, q->dataset, part.offset, part.n_local, q->dim, x);
+    return gpa_data_read_rows(comm, q->file, q->dataset, part.offset, part.n_local, q->dim, x);
   int32_t *cells = NULL;
   int64_t n_cells = 0;
   if (q->kind == GPA_DIST_SIERPINSKI)

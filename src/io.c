@@ -1,4 +1,5 @@
-/* Parallel HDF5: input datasets and the run file. */
+/* Parallel HDF5 files: create/open, rows split across ranks, replicated data, extendible
+ * series, attributes, and input datasets. */
 #include "gpa/io.h"
 
 #include <errno.h>
@@ -14,8 +15,6 @@
 #include "gpa_config.h"
 #include "version.h"
 
-enum { RUNFILE_FORMAT_VERSION = 1 };
-
 /* ------------------------------------------------------------------------- errors */
 
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
@@ -23,20 +22,19 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
   return 0;
 }
 
-/* Records "what: detail" with the innermost message of HDF5's error stack. */
+/* Records "what (HDF5: innermost message of HDF5's error stack)". */
 static int h5_fail(const char *file, int line, const char *what) {
   char detail[256] = "";
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, detail);
   H5Eclear2(H5E_DEFAULT);
-  if (detail[0])
-    return gpa_error_at(file, line, GPA_ERR_IO, "%s (HDF5: %s)", what, detail);
+  if (detail[0]) return gpa_error_at(file, line, GPA_ERR_IO, "%s (HDF5: %s)", what, detail);
   return gpa_error_at(file, line, GPA_ERR_IO, "%s", what);
 }
 
 #define H5_TRY(expr, ...)                                                                 \
   do {                                                                                    \
     if ((expr) < 0) {                                                                     \
-      char what_[1600];                                                                    \
+      char what_[1600];                                                                   \
       snprintf(what_, sizeof what_, __VA_ARGS__);                                         \
       return h5_fail(__FILE__, __LINE__, what_);                                          \
     }                                                                                     \
@@ -52,50 +50,640 @@ const char *gpa_io_hdf5_version(void) {
   return text;
 }
 
-/* ------------------------------------------------------------------------- reading */
-
-/* Collective: rank 0 checks that `path` can be opened, so that a missing file is one clear
- * message rather than an MPI-IO failure on every rank. */
-static int check_readable(MPI_Comm comm, const char *path, const char *what) {
-  int rank, err = 0;
-  GPA_MPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-      err = errno;
-    else
-      fclose(f);
+void gpa_fsync_path(const char *path, int directory) {
+  int fd = open(path, directory ? O_RDONLY : O_RDWR);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
   }
-  GPA_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  if (err) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(err));
+}
+
+/* ------------------------------------------------------------------------- files */
+
+static hid_t mpio_fapl(MPI_Comm comm) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+  H5Pset_alignment(fapl, 64 * 1024, 1024 * 1024);
+  H5Pset_all_coll_metadata_ops(fapl, 1);
+  H5Pset_coll_metadata_write(fapl, 1);
+  return fapl;
+}
+
+static int h5_init(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
+  memset(f, 0, sizeof *f);
+  f->comm = comm;
+  f->file = f->dxpl = -1;
+  snprintf(f->path, sizeof f->path, "%s", path);
+  GPA_MPI(MPI_Comm_rank(comm, &f->rank));
   return GPA_OK;
 }
 
-static hid_t open_read(MPI_Comm comm, const char *path) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0) return -1;
-  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  return f;
+static int h5_finish_open(struct gpa_h5 *f) {
+  f->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5_TRY(f->dxpl, "%s: cannot create a transfer list", f->path);
+  H5Pset_dxpl_mpio(f->dxpl, H5FD_MPIO_COLLECTIVE);
+  return GPA_OK;
 }
+
+int gpa_h5_create(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
+  GPA_CHECK(h5_init(f, comm, path));
+  /* Rank 0 tries first, so that a missing directory or a read-only place is one clear
+   * message. */
+  int err = 0;
+  if (f->rank == 0) {
+    int fd = open(path, O_WRONLY | O_CREAT, 0644);
+    if (fd < 0)
+      err = errno;
+    else
+      close(fd);
+  }
+  GPA_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  if (err) return GPA_ERROR(GPA_ERR_IO, "%s: cannot create: %s", path, strerror(err));
+  hid_t fapl = mpio_fapl(comm);
+  H5_TRY(fapl, "cannot create a file access list");
+  f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  H5_TRY(f->file, "%s: cannot create the file", path);
+  return h5_finish_open(f);
+}
+
+int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
+                const char *what) {
+  GPA_CHECK(h5_init(f, comm, path));
+  /* Rank 0 looks first, so that a missing or foreign file is one clear message. */
+  int err = 0, is_h5 = 1;
+  if (f->rank == 0) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+      err = errno;
+    } else {
+      fclose(fp);
+      is_h5 = H5Fis_hdf5(path) > 0;
+      H5Eclear2(H5E_DEFAULT);
+    }
+  }
+  int hdr[2] = {err, is_h5};
+  GPA_MPI(MPI_Bcast(hdr, 2, MPI_INT, 0, comm));
+  if (hdr[0]) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(hdr[0]));
+  if (!hdr[1]) return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
+  hid_t fapl = mpio_fapl(comm);
+  H5_TRY(fapl, "cannot create a file access list");
+  f->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (f->file < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
+                     what, path);
+  }
+  return h5_finish_open(f);
+}
+
+int gpa_h5_close(struct gpa_h5 *f) {
+  int rc = GPA_OK;
+  if (f->dxpl >= 0) H5Pclose(f->dxpl);
+  if (f->file >= 0 && H5Fclose(f->file) < 0) {
+    char what[GPA_PATH_MAX + 64];
+    snprintf(what, sizeof what, "%s: cannot close the file", f->path);
+    rc = h5_fail(__FILE__, __LINE__, what);
+  }
+  f->file = f->dxpl = -1;
+  return rc;
+}
+
+int gpa_h5_flush(struct gpa_h5 *f) {
+  H5_TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "%s: cannot flush", f->path);
+  return GPA_OK;
+}
+
+int gpa_h5_exists(struct gpa_h5 *f, const char *name) {
+  /* Every component must exist for H5Lexists on the full path to be valid. */
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", name);
+  for (char *p = buf + 1; ; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      htri_t e = H5Lexists(f->file, buf, H5P_DEFAULT);
+      if (e <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+      }
+      if (c == '\0') break;
+      *p = c;
+    }
+  }
+  return 1;
+}
+
+int gpa_h5_shape(struct gpa_h5 *f, const char *name, int *ndims, int64_t dims[3]) {
+  if (!gpa_h5_exists(f, name))
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: no dataset %s", f->path, name);
+  hid_t d = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(d, "%s: cannot open %s", f->path, name);
+  hid_t s = H5Dget_space(d);
+  hsize_t h[3] = {0, 0, 0};
+  *ndims = H5Sget_simple_extent_ndims(s);
+  if (*ndims >= 0 && *ndims <= 3) H5Sget_simple_extent_dims(s, h, NULL);
+  for (int i = 0; i < 3; i++) dims[i] = (int64_t)h[i];
+  H5Sclose(s);
+  H5Dclose(d);
+  if (*ndims < 0 || *ndims > 3)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has an unexpected shape", f->path, name);
+  return GPA_OK;
+}
+
+/* ------------------------------------------------------------------------- datasets */
+
+/* Link creation list that creates missing intermediate groups. */
+static hid_t lcpl_intermediate(void) {
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  return lcpl;
+}
+
+static herr_t write_string_attr(hid_t obj, const char *name, const char *value) {
+  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name); /* attributes are rewritten whole */
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) > 0 ? strlen(value) : 1);
+  H5Tset_strpad(type, H5T_STR_NULLPAD);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t st = attr < 0 ? -1 : H5Awrite(attr, type, value);
+  if (attr >= 0) H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+  return st;
+}
+
+static int describe(hid_t obj, const char *description, const char *units) {
+  if (description) H5_TRY(write_string_attr(obj, "description", description), "cannot describe");
+  if (units) H5_TRY(write_string_attr(obj, "units", units), "cannot describe");
+  return GPA_OK;
+}
+
+/* Selects this rank's block of rows [part.offset, +n_local) of a [.., n_global, dim] space
+ * whose leading index is `lead` (-1: none), or nothing when it holds no rows. */
+static void select_rows(hid_t fspace, hid_t mspace, int64_t lead, struct gpa_part part,
+                        int64_t dim) {
+  if (part.n_local == 0) {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+    return;
+  }
+  if (lead < 0) {
+    hsize_t start[2] = {(hsize_t)part.offset, 0}, count[2] = {(hsize_t)part.n_local, (hsize_t)dim};
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  } else {
+    hsize_t start[3] = {(hsize_t)lead, (hsize_t)part.offset, 0};
+    hsize_t count[3] = {1, (hsize_t)part.n_local, (hsize_t)dim};
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  }
+}
+
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+                      int64_t dim, const char *description) {
+  hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
+  hid_t fspace = H5Screate_simple(2, dims, NULL);
+  hid_t lcpl = lcpl_intermediate();
+  hid_t dset = H5Dcreate2(f->file, name, H5T_IEEE_F64LE, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  if (dset < 0) H5Sclose(fspace);
+  H5_TRY(dset, "%s: cannot create %s", f->path, name);
+  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
+  hid_t mspace = H5Screate_simple(2, mdims, NULL);
+  select_rows(fspace, mspace, -1, part, dim);
+  herr_t st = H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, x);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  int rc = GPA_OK;
+  if (st < 0) {
+    char what[GPA_PATH_MAX + 64];
+    snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
+    rc = h5_fail(__FILE__, __LINE__, what);
+  }
+  if (rc == GPA_OK) rc = describe(dset, description, NULL);
+  H5Dclose(dset);
+  return rc;
+}
+
+int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
+                     double *x) {
+  int nd;
+  int64_t dims[3];
+  GPA_CHECK(gpa_h5_shape(f, name, &nd, dims));
+  if (nd != 2 || dims[0] != part.n_global || dims[1] != dim)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has shape [%lld, %lld], expected [%lld, %lld]",
+                     f->path, name, (long long)dims[0], (long long)dims[1],
+                     (long long)part.n_global, (long long)dim);
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  hid_t fspace = H5Dget_space(dset);
+  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
+  hid_t mspace = H5Screate_simple(2, mdims, NULL);
+  select_rows(fspace, mspace, -1, part, dim);
+  herr_t st = H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, x);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(dset);
+  H5_TRY(st, "%s: cannot read %s", f->path, name);
+  return GPA_OK;
+}
+
+static int write_replicated(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
+                            const void *v, int64_t n, const char *description,
+                            const char *units) {
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t fspace = H5Screate_simple(1, dims, NULL);
+  hid_t lcpl = lcpl_intermediate();
+  hid_t dset = H5Dcreate2(f->file, name, ftype, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  if (dset < 0) H5Sclose(fspace);
+  H5_TRY(dset, "%s: cannot create %s", f->path, name);
+  hsize_t mdims[1] = {(hsize_t)(n > 0 ? n : 1)};
+  hid_t mspace = H5Screate_simple(1, mdims, NULL);
+  if (f->rank != 0 || n == 0) {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  herr_t st = n > 0 ? H5Dwrite(dset, mtype, mspace, fspace, f->dxpl, v) : 0;
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  int rc = GPA_OK;
+  if (st < 0) {
+    char what[GPA_PATH_MAX + 64];
+    snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
+    rc = h5_fail(__FILE__, __LINE__, what);
+  }
+  if (rc == GPA_OK) rc = describe(dset, description, units);
+  H5Dclose(dset);
+  return rc;
+}
+
+int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
+                     const char *description, const char *units) {
+  return write_replicated(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, description, units);
+}
+
+int gpa_h5_write_i64(struct gpa_h5 *f, const char *name, const int64_t *v, int64_t n,
+                     const char *description, const char *units) {
+  return write_replicated(f, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n, description, units);
+}
+
+static int read_replicated(struct gpa_h5 *f, const char *name, hid_t mtype, void *v, int64_t n) {
+  int nd;
+  int64_t dims[3];
+  GPA_CHECK(gpa_h5_shape(f, name, &nd, dims));
+  int64_t count = nd == 0 ? 1 : dims[0] * (nd > 1 ? dims[1] : 1) * (nd > 2 ? dims[2] : 1);
+  if (count != n)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s holds %lld values, expected %lld", f->path, name,
+                     (long long)count, (long long)n);
+  if (n == 0) return GPA_OK;
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  herr_t st = H5Dread(dset, mtype, H5S_ALL, H5S_ALL, f->dxpl, v);
+  H5Dclose(dset);
+  H5_TRY(st, "%s: cannot read %s", f->path, name);
+  return GPA_OK;
+}
+
+int gpa_h5_read_f64(struct gpa_h5 *f, const char *name, double *v, int64_t n) {
+  return read_replicated(f, name, H5T_NATIVE_DOUBLE, v, n);
+}
+
+int gpa_h5_read_i64(struct gpa_h5 *f, const char *name, int64_t *v, int64_t n) {
+  return read_replicated(f, name, H5T_NATIVE_INT64, v, n);
+}
+
+/* ------------------------------------------------------------------------- series */
+
+int gpa_h5_series_create(struct gpa_h5 *f, const char *name, hid_t type, int rank,
+                         const int64_t *row_dims, const char *description) {
+  hsize_t dims[4] = {0}, maxd[4] = {H5S_UNLIMITED}, chunk[4] = {1};
+  uint64_t row_bytes = H5Tget_size(type);
+  for (int i = 0; i < rank; i++) {
+    dims[i + 1] = maxd[i + 1] = chunk[i + 1] = (hsize_t)row_dims[i];
+    row_bytes *= (uint64_t)row_dims[i];
+  }
+  /* Small records (scalars of the monitor) go 512 to a chunk; large ones one per chunk,
+   * split along the second dimension to stay under HDF5's 4 GiB chunk limit. */
+  if (row_bytes < 4096) chunk[0] = 512;
+  while (rank > 0 && row_bytes > (1u << 30) && chunk[1] > 1) {
+    chunk[1] = (chunk[1] + 1) / 2;
+    row_bytes /= 2;
+  }
+  for (int i = 1; i <= rank; i++)
+    if (chunk[i] == 0) chunk[i] = 1;
+  hid_t space = H5Screate_simple(rank + 1, dims, maxd);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, rank + 1, chunk);
+  H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+  hid_t lcpl = lcpl_intermediate();
+  hid_t dset = H5Dcreate2(f->file, name, type, space, lcpl, dcpl, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5_TRY(dset, "%s: cannot create %s", f->path, name);
+  int rc = describe(dset, description, NULL);
+  H5Dclose(dset);
+  return rc;
+}
+
+int64_t gpa_h5_series_length(struct gpa_h5 *f, const char *name) {
+  int nd;
+  int64_t dims[3];
+  if (gpa_h5_shape(f, name, &nd, dims) != GPA_OK) return -1;
+  return dims[0];
+}
+
+/* Sets the number of records of `dset` to `count`; returns the file space. */
+static hid_t series_resize(hid_t dset, int64_t count) {
+  hid_t space = H5Dget_space(dset);
+  hsize_t dims[4];
+  int nd = H5Sget_simple_extent_dims(space, dims, NULL);
+  H5Sclose(space);
+  if (nd < 1) return -1;
+  dims[0] = (hsize_t)count;
+  if (H5Dset_extent(dset, dims) < 0) return -1;
+  return H5Dget_space(dset);
+}
+
+int gpa_h5_series_truncate(struct gpa_h5 *f, const char *name, int64_t count) {
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  hid_t space = series_resize(dset, count);
+  H5Dclose(dset);
+  H5_TRY(space, "%s: cannot resize %s", f->path, name);
+  H5Sclose(space);
+  return GPA_OK;
+}
+
+int gpa_h5_series_read(struct gpa_h5 *f, const char *name, int64_t start, int64_t count,
+                       double *v) {
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  hid_t fspace = H5Dget_space(dset);
+  hsize_t dims[4], first[4] = {0}, cnt[4];
+  int nd = H5Sget_simple_extent_dims(fspace, dims, NULL);
+  int rc = GPA_OK;
+  if (nd < 1 || start + count > (int64_t)dims[0]) {
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s holds %lld records, not %lld", f->path, name,
+                   nd < 1 ? 0LL : (long long)dims[0], (long long)(start + count));
+  } else {
+    for (int i = 0; i < nd; i++) cnt[i] = dims[i];
+    first[0] = (hsize_t)start;
+    cnt[0] = (hsize_t)count;
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, first, NULL, cnt, NULL);
+    hid_t mspace = H5Screate_simple(nd, cnt, NULL);
+    if (H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, v) < 0) {
+      char what[GPA_PATH_MAX + 64];
+      snprintf(what, sizeof what, "%s: cannot read %s", f->path, name);
+      rc = h5_fail(__FILE__, __LINE__, what);
+    }
+    H5Sclose(mspace);
+  }
+  H5Sclose(fspace);
+  H5Dclose(dset);
+  return rc;
+}
+
+int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const void *v,
+                         int64_t count) {
+  if (count == 0) return GPA_OK;
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  hid_t space = H5Dget_space(dset);
+  hsize_t dims[4], start[4] = {0}, cnt[4];
+  int nd = H5Sget_simple_extent_dims(space, dims, NULL);
+  H5Sclose(space);
+  hsize_t old = dims[0];
+  hid_t fspace = series_resize(dset, (int64_t)old + count);
+  if (fspace < 0) H5Dclose(dset);
+  H5_TRY(fspace, "%s: cannot extend %s", f->path, name);
+  for (int i = 0; i < nd; i++) cnt[i] = dims[i];
+  start[0] = old;
+  cnt[0] = (hsize_t)count;
+  hid_t mspace = H5Screate_simple(nd, cnt, NULL);
+  if (f->rank == 0) {
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, cnt, NULL);
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  herr_t st = H5Dwrite(dset, mtype, mspace, fspace, f->dxpl, v);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(dset);
+  H5_TRY(st, "%s: cannot append to %s", f->path, name);
+  return GPA_OK;
+}
+
+int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *x,
+                              struct gpa_part part, int64_t dim) {
+  hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
+  H5_TRY(dset, "%s: cannot open %s", f->path, name);
+  hid_t space = H5Dget_space(dset);
+  hsize_t dims[3];
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  H5Sclose(space);
+  const int64_t t = (int64_t)dims[0];
+  hid_t fspace = series_resize(dset, t + 1);
+  if (fspace < 0) H5Dclose(dset);
+  H5_TRY(fspace, "%s: cannot extend %s", f->path, name);
+  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
+  hid_t mspace = H5Screate_simple(2, mdims, NULL);
+  select_rows(fspace, mspace, t, part, dim);
+  herr_t st = H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, x);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(dset);
+  H5_TRY(st, "%s: cannot write a record of %s", f->path, name);
+  return GPA_OK;
+}
+
+/* ------------------------------------------------------------------------- attributes */
+
+/* Opens object `obj`, creating it as a group when missing. */
+static hid_t open_object(hid_t file, const char *obj) {
+  if (strcmp(obj, "/") == 0) return H5Oopen(file, "/", H5P_DEFAULT);
+  htri_t exists = H5Lexists(file, obj, H5P_DEFAULT);
+  if (exists > 0) return H5Oopen(file, obj, H5P_DEFAULT);
+  H5Eclear2(H5E_DEFAULT);
+  hid_t lcpl = lcpl_intermediate();
+  hid_t g = H5Gcreate2(file, obj, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  return g;
+}
+
+static int write_attr(struct gpa_h5 *f, const char *obj, const char *name, hid_t ftype,
+                      hid_t mtype, const void *v, int64_t n) {
+  hid_t o = open_object(f->file, obj);
+  H5_TRY(o, "%s: cannot open %s", f->path, obj);
+  if (H5Aexists(o, name) > 0) H5Adelete(o, name);
+  hsize_t dims[1] = {(hsize_t)n};
+  hid_t space = n == 0   ? H5Screate(H5S_NULL)
+                : n == 1 ? H5Screate(H5S_SCALAR)
+                         : H5Screate_simple(1, dims, NULL);
+  hid_t attr = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t st = attr < 0 ? -1 : (n > 0 ? H5Awrite(attr, mtype, v) : 0);
+  if (attr >= 0) H5Aclose(attr);
+  H5Sclose(space);
+  H5Oclose(o);
+  H5_TRY(st, "%s: cannot write attribute %s of %s", f->path, name, obj);
+  return GPA_OK;
+}
+
+int gpa_h5_attr_string(struct gpa_h5 *f, const char *obj, const char *name, const char *value) {
+  hid_t o = open_object(f->file, obj);
+  H5_TRY(o, "%s: cannot open %s", f->path, obj);
+  herr_t st = write_string_attr(o, name, value);
+  H5Oclose(o);
+  H5_TRY(st, "%s: cannot write attribute %s of %s", f->path, name, obj);
+  return GPA_OK;
+}
+
+int gpa_h5_attr_f64(struct gpa_h5 *f, const char *obj, const char *name, const double *v,
+                    int64_t n) {
+  return write_attr(f, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n);
+}
+
+int gpa_h5_attr_i64(struct gpa_h5 *f, const char *obj, const char *name, const int64_t *v,
+                    int64_t n) {
+  return write_attr(f, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n);
+}
+
+/* Opens attribute obj/name for reading, or fails naming it. */
+static int open_attr(struct gpa_h5 *f, const char *obj, const char *name, hid_t *attr) {
+  *attr = -1;
+  if (strcmp(obj, "/") != 0 && !gpa_h5_exists(f, obj))
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: no %s", f->path, obj);
+  htri_t e = H5Aexists_by_name(f->file, obj, name, H5P_DEFAULT);
+  if (e <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: no attribute %s on %s", f->path, name, obj);
+  }
+  *attr = H5Aopen_by_name(f->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  H5_TRY(*attr, "%s: cannot open attribute %s of %s", f->path, name, obj);
+  return GPA_OK;
+}
+
+int gpa_h5_read_attr_i64(struct gpa_h5 *f, const char *obj, const char *name, int64_t *v) {
+  hid_t a;
+  GPA_CHECK(open_attr(f, obj, name, &a));
+  herr_t st = H5Aread(a, H5T_NATIVE_INT64, v);
+  H5Aclose(a);
+  H5_TRY(st, "%s: cannot read attribute %s", f->path, name);
+  return GPA_OK;
+}
+
+int gpa_h5_read_attr_f64(struct gpa_h5 *f, const char *obj, const char *name, double *v) {
+  hid_t a;
+  GPA_CHECK(open_attr(f, obj, name, &a));
+  herr_t st = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+  H5Aclose(a);
+  H5_TRY(st, "%s: cannot read attribute %s", f->path, name);
+  return GPA_OK;
+}
+
+int gpa_h5_read_attr_text(struct gpa_h5 *f, const char *obj, const char *name, char **out) {
+  hid_t a;
+  *out = NULL;
+  GPA_CHECK(open_attr(f, obj, name, &a));
+  hid_t type = H5Aget_type(a);
+  if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
+    H5Tclose(type);
+    H5Aclose(a);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: attribute %s is not a fixed-length string", f->path,
+                     name);
+  }
+  size_t len = H5Tget_size(type);
+  int rc = gpa_alloc(out, len + 1);
+  herr_t st = rc ? -1 : H5Aread(a, type, *out);
+  H5Tclose(type);
+  H5Aclose(a);
+  if (rc) return rc;
+  if (st < 0) gpa_free(out);
+  H5_TRY(st, "%s: cannot read attribute %s", f->path, name);
+  (*out)[len] = '\0';
+  return GPA_OK;
+}
+
+int gpa_h5_read_attr_string(struct gpa_h5 *f, const char *obj, const char *name, char *out,
+                            size_t size) {
+  char *text;
+  GPA_CHECK(gpa_h5_read_attr_text(f, obj, name, &text));
+  snprintf(out, size, "%s", text);
+  gpa_free(&text);
+  return GPA_OK;
+}
+
+int gpa_h5_write_parameters(struct gpa_h5 *f, const struct gpa_params *p) {
+  for (int i = 0; i < gpa_params_count(); i++) {
+    char group[64];
+    snprintf(group, sizeof group, "/parameters/%s", gpa_params_section(i));
+    const char *key = gpa_params_key(i);
+    const void *v = gpa_params_value(p, i);
+    switch (gpa_params_type(i)) {
+    case GPA_PT_INT: GPA_CHECK(gpa_h5_attr_i64(f, group, key, v, 1)); break;
+    case GPA_PT_REAL: GPA_CHECK(gpa_h5_attr_f64(f, group, key, v, 1)); break;
+    case GPA_PT_BOOL: {
+      int64_t b = *(const bool *)v;
+      GPA_CHECK(gpa_h5_attr_i64(f, group, key, &b, 1));
+      break;
+    }
+    case GPA_PT_ENUM:
+      GPA_CHECK(gpa_h5_attr_string(f, group, key, gpa_params_enum_name(i, *(const int *)v)));
+      break;
+    case GPA_PT_STRING: GPA_CHECK(gpa_h5_attr_string(f, group, key, v)); break;
+    case GPA_PT_INTLIST: {
+      const struct gpa_int_list *l = v;
+      GPA_CHECK(gpa_h5_attr_i64(f, group, key, l->v, l->n));
+      break;
+    }
+    }
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem) return GPA_ERROR(GPA_ERR_NOMEM, "cannot format the deck");
+  gpa_params_dump(mem, p);
+  fclose(mem);
+  int rc = gpa_h5_attr_string(f, "/parameters", "deck", text);
+  free(text);
+  return rc;
+}
+
+int gpa_h5_write_code(struct gpa_h5 *f) {
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0, size;
+  MPI_Get_library_version(mpi, &len);
+  mpi[strcspn(mpi, "\n,")] = '\0';
+  GPA_MPI(MPI_Comm_size(f->comm, &size));
+  int64_t ranks = size;
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "version", GPA_VERSION));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "git_revision", GPA_GIT_REVISION));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "compiler", GPA_COMPILER));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "build_type", GPA_BUILD_TYPE));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "mpi", mpi));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "hdf5", gpa_io_hdf5_version()));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis", gpa_linalg_blis_version()));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis_kernels", gpa_linalg_arch()));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "libyaml", yaml_get_version_string()));
+  GPA_CHECK(gpa_h5_attr_i64(f, "/code", "mpi_ranks", &ranks, 1));
+  return GPA_OK;
+}
+
+/* ------------------------------------------------------------------------- input data */
 
 /* Opens path:dataset and checks it is a 2-D numeric dataset; returns its dims. */
 static int open_matrix(MPI_Comm comm, const char *path, const char *dataset, const char *what,
-                       hid_t *file, hid_t *dset, int64_t dims[2]) {
-  GPA_CHECK(check_readable(comm, path, what));
-  if (H5Fis_hdf5(path) <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
-  }
-  *file = open_read(comm, path);
-  if (*file < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s' as HDF5", what, path);
-  *dset = H5Dopen2(*file, dataset, H5P_DEFAULT);
-  if (*dset < 0) {
-    H5Eclear2(H5E_DEFAULT);
-    H5Fclose(*file);
+                       struct gpa_h5 *f, hid_t *dset, int64_t dims[2]) {
+  GPA_CHECK(gpa_h5_open(f, comm, path, 0, what));
+  if (!gpa_h5_exists(f, dataset)) {
+    gpa_h5_close(f);
     return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' has no dataset '%s'", what, path, dataset);
   }
+  *dset = H5Dopen2(f->file, dataset, H5P_DEFAULT);
   hid_t space = H5Dget_space(*dset), type = H5Dget_type(*dset);
   int nd = H5Sget_simple_extent_ndims(space);
   H5T_class_t cls = H5Tget_class(type);
@@ -111,7 +699,7 @@ static int open_matrix(MPI_Comm comm, const char *path, const char *dataset, con
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s is not numeric", what, path, dataset);
   if (rc) {
     H5Dclose(*dset);
-    H5Fclose(*file);
+    gpa_h5_close(f);
     return rc;
   }
   dims[0] = (int64_t)d[0];
@@ -119,43 +707,36 @@ static int open_matrix(MPI_Comm comm, const char *path, const char *dataset, con
   return GPA_OK;
 }
 
-int gpa_h5_dataset_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
-                         int64_t dims[2]) {
-  hid_t file, dset;
-  GPA_CHECK(open_matrix(comm, path, dataset, what, &file, &dset, dims));
+int gpa_data_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
+                   int64_t dims[2]) {
+  struct gpa_h5 f;
+  hid_t dset;
+  GPA_CHECK(open_matrix(comm, path, dataset, what, &f, &dset, dims));
   H5Dclose(dset);
-  H5Fclose(file);
-  return GPA_OK;
+  return gpa_h5_close(&f);
 }
 
-int gpa_h5_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
-                     int64_t rows, int64_t cols, double *out) {
-  hid_t file, dset;
+int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
+                       int64_t rows, int64_t cols, double *out) {
+  struct gpa_h5 f;
+  hid_t dset;
   int64_t dims[2];
-  GPA_CHECK(open_matrix(comm, path, dataset, path, &file, &dset, dims));
+  GPA_CHECK(open_matrix(comm, path, dataset, path, &f, &dset, dims));
   int rc = GPA_OK;
   if (dims[1] != cols || row0 + rows > dims[0])
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: shape [%lld, %lld] does not hold the requested rows",
                    path, dataset, (long long)dims[0], (long long)dims[1]);
   hid_t fspace = H5Dget_space(dset);
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)rows, (hsize_t)cols};
   hsize_t mdims[2] = {(hsize_t)(rows > 0 ? rows : 1), (hsize_t)cols};
   hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  if (rows > 0 && rc == GPA_OK) {
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  if (rc == GPA_OK && H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, out) < 0)
+  struct gpa_part part = {dims[0], rc == GPA_OK ? rows : 0, row0};
+  select_rows(fspace, mspace, -1, part, cols);
+  if (H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f.dxpl, out) < 0 && rc == GPA_OK)
     rc = h5_fail(__FILE__, __LINE__, "cannot read the dataset");
-  H5Pclose(dxpl);
   H5Sclose(mspace);
   H5Sclose(fspace);
   H5Dclose(dset);
-  H5Fclose(file);
+  gpa_h5_close(&f);
   if (rc == GPA_OK) {
     for (int64_t i = 0; i < rows * cols; i++)
       if (!isfinite(out[i])) {
@@ -165,353 +746,4 @@ int gpa_h5_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64
       }
   }
   return gpa_comm_agree(comm, rc);
-}
-
-/* ------------------------------------------------------------------------- run file */
-
-int gpa_runfile_create(struct gpa_runfile *rf, MPI_Comm comm, const char *path) {
-  memset(rf, 0, sizeof *rf);
-  rf->comm = comm;
-  rf->file = rf->dxpl = rf->traj_pos = rf->traj_step = -1;
-  GPA_MPI(MPI_Comm_rank(comm, &rf->rank));
-  snprintf(rf->path, sizeof rf->path, "%s", path);
-  snprintf(rf->tmp, sizeof rf->tmp, "%s.tmp", path);
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5_TRY(fapl, "cannot create a file access list");
-  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  H5Pset_alignment(fapl, 64 * 1024, 1024 * 1024);
-  H5Pset_all_coll_metadata_ops(fapl, 1);
-  H5Pset_coll_metadata_write(fapl, 1);
-  rf->file = H5Fcreate(rf->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  int rc = rf->file < 0 ? h5_fail(__FILE__, __LINE__, "cannot create the run file") : GPA_OK;
-  if (rc) {
-    char msg[1200];
-    snprintf(msg, sizeof msg, "%s: %s", rf->tmp, gpa_error_message());
-    gpa_error_set_message(rc, msg);
-    return rc;
-  }
-  rf->dxpl = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(rf->dxpl, H5FD_MPIO_COLLECTIVE);
-  int64_t version = RUNFILE_FORMAT_VERSION;
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/", "format", "gpa-run"));
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/", "format_version", &version, 1));
-  return GPA_OK;
-}
-
-int gpa_runfile_flush(struct gpa_runfile *rf) {
-  H5_TRY(H5Fflush(rf->file, H5F_SCOPE_GLOBAL), "%s: cannot flush", rf->tmp);
-  return GPA_OK;
-}
-
-static void fsync_path(const char *path, int directory) {
-  int fd = open(path, directory ? O_RDONLY : O_RDWR);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-}
-
-int gpa_runfile_close(struct gpa_runfile *rf, int commit) {
-  int rc = GPA_OK;
-  if (rf->traj_pos >= 0) H5Dclose(rf->traj_pos);
-  if (rf->traj_step >= 0) H5Dclose(rf->traj_step);
-  if (rf->dxpl >= 0) H5Pclose(rf->dxpl);
-  rf->traj_pos = rf->traj_step = rf->dxpl = -1;
-  if (rf->file >= 0 && H5Fclose(rf->file) < 0 && commit)
-    rc = h5_fail(__FILE__, __LINE__, "cannot close the run file");
-  rf->file = -1;
-  if (rf->rank == 0) {
-    if (commit && rc == GPA_OK) {
-      fsync_path(rf->tmp, 0);
-      if (rename(rf->tmp, rf->path) != 0)
-        rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->tmp, rf->path,
-                       strerror(errno));
-      char dir[GPA_PATH_MAX];
-      snprintf(dir, sizeof dir, "%s", rf->path);
-      char *slash = strrchr(dir, '/');
-      if (slash)
-        *slash = '\0';
-      else
-        strcpy(dir, ".");
-      fsync_path(dir, 1);
-    } else {
-      unlink(rf->tmp);
-    }
-  }
-  return gpa_comm_agree(rf->comm, rc);
-}
-
-/* Link creation list that creates missing intermediate groups. */
-static hid_t lcpl_intermediate(void) {
-  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  return lcpl;
-}
-
-static int describe(hid_t obj, const char *description, const char *units) {
-  const char *names[2] = {"description", "units"};
-  const char *values[2] = {description, units};
-  for (int i = 0; i < 2; i++) {
-    if (!values[i]) continue;
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(values[i]) > 0 ? strlen(values[i]) : 1);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(obj, names[i], type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = attr < 0 ? -1 : H5Awrite(attr, type, values[i]);
-    if (attr >= 0) H5Aclose(attr);
-    H5Sclose(space);
-    H5Tclose(type);
-    H5_TRY(st, "cannot write attribute %s", names[i]);
-  }
-  return GPA_OK;
-}
-
-int gpa_runfile_write_rows(struct gpa_runfile *rf, const char *name, const double *x,
-                           struct gpa_part part, int64_t dim, const char *description) {
-  hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
-  hid_t fspace = H5Screate_simple(2, dims, NULL);
-  hid_t lcpl = lcpl_intermediate();
-  hid_t dset = H5Dcreate2(rf->file, name, H5T_IEEE_F64LE, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
-  if (dset < 0) {
-    H5Sclose(fspace);
-    return h5_fail(__FILE__, __LINE__, "cannot create a dataset in the run file");
-  }
-  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
-  hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  if (part.n_local > 0) {
-    hsize_t start[2] = {(hsize_t)part.offset, 0}, count[2] = {(hsize_t)part.n_local, (hsize_t)dim};
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  herr_t st = H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, rf->dxpl, x);
-  int rc = st < 0 ? h5_fail(__FILE__, __LINE__, "cannot write to the run file") : GPA_OK;
-  if (rc == GPA_OK) rc = describe(dset, description, NULL);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  H5Dclose(dset);
-  return rc;
-}
-
-static int write_replicated(struct gpa_runfile *rf, const char *name, hid_t ftype, hid_t mtype,
-                            const void *v, int64_t n, const char *description,
-                            const char *units) {
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t fspace = H5Screate_simple(1, dims, NULL);
-  hid_t lcpl = lcpl_intermediate();
-  hid_t dset = H5Dcreate2(rf->file, name, ftype, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
-  if (dset < 0) {
-    H5Sclose(fspace);
-    return h5_fail(__FILE__, __LINE__, "cannot create a dataset in the run file");
-  }
-  hsize_t mdims[1] = {(hsize_t)(n > 0 ? n : 1)};
-  hid_t mspace = H5Screate_simple(1, mdims, NULL);
-  if (rf->rank != 0 || n == 0) {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  herr_t st = n > 0 ? H5Dwrite(dset, mtype, mspace, fspace, rf->dxpl, v) : 0;
-  int rc = st < 0 ? h5_fail(__FILE__, __LINE__, "cannot write to the run file") : GPA_OK;
-  if (rc == GPA_OK) rc = describe(dset, description, units);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  H5Dclose(dset);
-  return rc;
-}
-
-int gpa_runfile_write_f64(struct gpa_runfile *rf, const char *name, const double *v, int64_t n,
-                          const char *description, const char *units) {
-  return write_replicated(rf, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n, description, units);
-}
-
-int gpa_runfile_write_i64(struct gpa_runfile *rf, const char *name, const int64_t *v, int64_t n,
-                          const char *description, const char *units) {
-  return write_replicated(rf, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n, description, units);
-}
-
-/* Opens object `obj`, creating it as a group when missing. */
-static hid_t open_object(hid_t file, const char *obj) {
-  if (strcmp(obj, "/") == 0) return H5Oopen(file, "/", H5P_DEFAULT);
-  htri_t exists = H5Lexists(file, obj, H5P_DEFAULT);
-  if (exists > 0) return H5Oopen(file, obj, H5P_DEFAULT);
-  H5Eclear2(H5E_DEFAULT);
-  hid_t lcpl = lcpl_intermediate();
-  hid_t g = H5Gcreate2(file, obj, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
-  return g;
-}
-
-static int write_attr(struct gpa_runfile *rf, const char *obj, const char *name, hid_t ftype,
-                      hid_t mtype, const void *v, int64_t n) {
-  hid_t o = open_object(rf->file, obj);
-  H5_TRY(o, "cannot open %s in the run file", obj);
-  if (H5Aexists(o, name) > 0) H5Adelete(o, name); /* attributes are rewritten whole */
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t space = n == 0   ? H5Screate(H5S_NULL)
-                : n == 1 ? H5Screate(H5S_SCALAR)
-                         : H5Screate_simple(1, dims, NULL);
-  hid_t attr = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = attr < 0 ? -1 : (n > 0 ? H5Awrite(attr, mtype, v) : 0);
-  if (attr >= 0) H5Aclose(attr);
-  H5Sclose(space);
-  H5Oclose(o);
-  H5_TRY(st, "cannot write attribute %s of %s", name, obj);
-  return GPA_OK;
-}
-
-int gpa_runfile_attr_string(struct gpa_runfile *rf, const char *obj, const char *name,
-                            const char *value) {
-  hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, strlen(value) > 0 ? strlen(value) : 1);
-  H5Tset_strpad(type, H5T_STR_NULLPAD);
-  int rc = write_attr(rf, obj, name, type, type, value, 1);
-  H5Tclose(type);
-  return rc;
-}
-
-int gpa_runfile_attr_f64(struct gpa_runfile *rf, const char *obj, const char *name,
-                         const double *v, int64_t n) {
-  return write_attr(rf, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n);
-}
-
-int gpa_runfile_attr_i64(struct gpa_runfile *rf, const char *obj, const char *name,
-                         const int64_t *v, int64_t n) {
-  return write_attr(rf, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n);
-}
-
-int gpa_runfile_write_parameters(struct gpa_runfile *rf, const struct gpa_params *p) {
-  for (int i = 0; i < gpa_params_count(); i++) {
-    char group[64];
-    snprintf(group, sizeof group, "/parameters/%s", gpa_params_section(i));
-    const char *key = gpa_params_key(i);
-    const void *v = gpa_params_value(p, i);
-    switch (gpa_params_type(i)) {
-    case GPA_PT_INT: GPA_CHECK(gpa_runfile_attr_i64(rf, group, key, v, 1)); break;
-    case GPA_PT_REAL: GPA_CHECK(gpa_runfile_attr_f64(rf, group, key, v, 1)); break;
-    case GPA_PT_BOOL: {
-      int64_t b = *(const bool *)v;
-      GPA_CHECK(gpa_runfile_attr_i64(rf, group, key, &b, 1));
-      break;
-    }
-    case GPA_PT_ENUM:
-      GPA_CHECK(gpa_runfile_attr_string(rf, group, key, gpa_params_enum_name(i, *(const int *)v)));
-      break;
-    case GPA_PT_STRING: GPA_CHECK(gpa_runfile_attr_string(rf, group, key, v)); break;
-    case GPA_PT_INTLIST: {
-      const struct gpa_int_list *l = v;
-      GPA_CHECK(gpa_runfile_attr_i64(rf, group, key, l->v, l->n));
-      break;
-    }
-    }
-  }
-  char *text = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  if (!mem) return GPA_ERROR(GPA_ERR_NOMEM, "cannot format the deck");
-  gpa_params_dump(mem, p);
-  fclose(mem);
-  int rc = gpa_runfile_attr_string(rf, "/parameters", "deck", text);
-  free(text);
-  return rc;
-}
-
-int gpa_runfile_write_code(struct gpa_runfile *rf) {
-  char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0, size;
-  MPI_Get_library_version(mpi, &len);
-  mpi[strcspn(mpi, "\n,")] = '\0';
-  GPA_MPI(MPI_Comm_size(rf->comm, &size));
-  int64_t ranks = size;
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "version", GPA_VERSION));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "git_revision", GPA_GIT_REVISION));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "compiler", GPA_COMPILER));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "build_type", GPA_BUILD_TYPE));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "mpi", mpi));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "hdf5", gpa_io_hdf5_version()));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "blis", gpa_linalg_blis_version()));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "blis_kernels", gpa_linalg_arch()));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "libyaml", yaml_get_version_string()));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/code", "precision", "double"));
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/code", "mpi_ranks", &ranks, 1));
-  return GPA_OK;
-}
-
-int gpa_runfile_trajectory_begin(struct gpa_runfile *rf, int64_t n_global, int64_t dim) {
-  rf->traj_n = n_global;
-  rf->traj_dim = dim;
-  rf->frames = 0;
-  hsize_t dims[3] = {0, (hsize_t)n_global, (hsize_t)dim};
-  hsize_t maxd[3] = {H5S_UNLIMITED, (hsize_t)n_global, (hsize_t)dim};
-  hsize_t rows = (hsize_t)n_global;
-  const hsize_t max_chunk_rows = (hsize_t)((1u << 30) / (8 * (uint64_t)dim)); /* < 1 GiB */
-  if (rows > max_chunk_rows) rows = max_chunk_rows;
-  if (rows == 0) rows = 1;
-  hsize_t chunk[3] = {1, rows, (hsize_t)dim};
-  hid_t space = H5Screate_simple(3, dims, maxd);
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 3, chunk);
-  H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-  hid_t lcpl = lcpl_intermediate();
-  rf->traj_pos = H5Dcreate2(rf->file, "/trajectory/positions", H5T_IEEE_F64LE, space, lcpl, dcpl,
-                            H5P_DEFAULT);
-  H5Sclose(space);
-  H5Pclose(dcpl);
-  H5_TRY(rf->traj_pos, "cannot create /trajectory/positions");
-  GPA_CHECK(describe(rf->traj_pos, "particle positions [frame][particle][coordinate]", NULL));
-  hsize_t sdims[1] = {0}, smax[1] = {H5S_UNLIMITED}, schunk[1] = {256};
-  space = H5Screate_simple(1, sdims, smax);
-  dcpl = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_chunk(dcpl, 1, schunk);
-  rf->traj_step = H5Dcreate2(rf->file, "/trajectory/step", H5T_STD_I64LE, space, lcpl, dcpl,
-                             H5P_DEFAULT);
-  H5Sclose(space);
-  H5Pclose(dcpl);
-  H5Pclose(lcpl);
-  H5_TRY(rf->traj_step, "cannot create /trajectory/step");
-  GPA_CHECK(describe(rf->traj_step, "particle step of each frame", NULL));
-  return GPA_OK;
-}
-
-int gpa_runfile_trajectory_append(struct gpa_runfile *rf, int64_t step, const double *x,
-                                  struct gpa_part part) {
-  const int64_t t = rf->frames, dim = rf->traj_dim;
-  hsize_t dims[3] = {(hsize_t)t + 1, (hsize_t)rf->traj_n, (hsize_t)dim};
-  H5_TRY(H5Dset_extent(rf->traj_pos, dims), "cannot extend /trajectory/positions");
-  hid_t fspace = H5Dget_space(rf->traj_pos);
-  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
-  hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  if (part.n_local > 0) {
-    hsize_t start[3] = {(hsize_t)t, (hsize_t)part.offset, 0};
-    hsize_t count[3] = {1, (hsize_t)part.n_local, (hsize_t)dim};
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  herr_t st = H5Dwrite(rf->traj_pos, H5T_NATIVE_DOUBLE, mspace, fspace, rf->dxpl, x);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  H5_TRY(st, "cannot write a trajectory frame");
-
-  hsize_t sdims[1] = {(hsize_t)t + 1};
-  H5_TRY(H5Dset_extent(rf->traj_step, sdims), "cannot extend /trajectory/step");
-  fspace = H5Dget_space(rf->traj_step);
-  hsize_t one[1] = {1}, at[1] = {(hsize_t)t};
-  mspace = H5Screate_simple(1, one, NULL);
-  if (rf->rank == 0) {
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, at, NULL, one, NULL);
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  st = H5Dwrite(rf->traj_step, H5T_NATIVE_INT64, mspace, fspace, rf->dxpl, &step);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  H5_TRY(st, "cannot write /trajectory/step");
-  rf->frames++;
-  return GPA_OK;
 }

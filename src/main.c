@@ -2,13 +2,18 @@
  *
  * main() owns MPI_COMM_WORLD (duplicated once) and turns statuses into exit codes; cmd_run()
  * is the algorithm of ALGORITHM.md: sample particles and targets, then repeat
- *   train phi on (Y, X)  ->  move Y by -dt grad phi  ->  monitor D, KE  ->  stop?  */
+ *   train phi on (Y, X)  ->  move Y by -dt grad phi  ->  monitor D, KE  ->  stop?
+ * with checkpoints that let a run stop at any step and continue. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "gpa/checkpoint.h"
 #include "gpa/cli.h"
 #include "gpa/comm.h"
+#include "gpa/field.h"
 #include "gpa/io.h"
 #include "gpa/linalg.h"
 #include "gpa/output.h"
@@ -16,30 +21,111 @@
 #include "gpa_config.h"
 #include "version.h"
 
+/* ------------------------------------------------------------------------- interruptions */
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+enum { STOP_SIGNAL = 1, STOP_FILE = 2, STOP_WALL_TIME = 4 };
+
+struct watch {
+  double started;      /* MPI_Wtime at program start */
+  double last_file_check;
+  double slowest_step; /* seconds */
+  double last_checkpoint; /* seconds the last checkpoint took */
+};
+
+/* Collective: whether to stop after this step, as STOP_* bits agreed by all ranks.  Rank 0
+ * looks for the stop file (at most once a second) and at the wall clock, leaving time for two
+ * more steps and a checkpoint. */
+static int interruption(MPI_Comm comm, int rank, const struct gpa_params *p, struct watch *w) {
+  int local = stop_signal ? STOP_SIGNAL : 0, all = 0;
+  double now = MPI_Wtime();
+  if (rank == 0) {
+    if (now - w->last_file_check >= 1.0) {
+      w->last_file_check = now;
+      if (access(p->output.stop_file, F_OK) == 0) local |= STOP_FILE;
+    }
+    if (p->run.max_wall_time > 0 &&
+        now - w->started + 2 * w->slowest_step + 2 * w->last_checkpoint + 1.0 >=
+            p->run.max_wall_time)
+      local |= STOP_WALL_TIME;
+  }
+  if (MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_BOR, comm) != MPI_SUCCESS) return local;
+  return all;
+}
+
+static const char *interruption_name(int why) {
+  if (why & STOP_SIGNAL) return stop_signal == SIGTERM ? "SIGTERM" : "SIGUSR1";
+  if (why & STOP_FILE) return "stop file";
+  return "run.max_wall_time";
+}
+
+/* The command that continues the run: this one with --restart CHECKPOINT. */
+static void print_restart_command(const struct gpa_cli *cli, int ranks, const char *ckpt) {
+  printf("continue with:\n  ");
+  if (ranks > 1) printf("mpirun -n %d ", ranks);
+  printf("gpa");
+  for (int i = 1; i < cli->argc; i++) {
+    if (!strcmp(cli->argv[i], "--restart")) {
+      i++;
+      continue;
+    }
+    if (!strncmp(cli->argv[i], "--restart=", 10)) continue;
+    printf(" %s", cli->argv[i]);
+  }
+  printf(" --restart %s\n", ckpt);
+}
+
+/* ------------------------------------------------------------------------- gpa run */
+
 static void banner(const struct gpa_solver *s, const char *deck) {
   const struct gpa_params *p = &s->p;
   const struct gpa_mlp *net = &s->disc.net;
   printf("gpa %s (%s): %s on %d rank%s\n", GPA_VERSION, GPA_GIT_REVISION, deck, s->size,
          s->size > 1 ? "s" : "");
-  printf("  %lld particles (%s) -> %lld targets (%s) in R^%lld\n", (long long)s->ppart.n_global,
+  printf("  %lld particles (%s) -> %lld targets (%s) in R^%lld", (long long)s->ppart.n_global,
          gpa_choice_name(GPA_DIST_NAMES, p->source.kind), (long long)s->tpart.n_global,
          gpa_choice_name(GPA_DIST_NAMES, p->target.kind), (long long)s->dim);
-  printf("  divergence %s, L = %g (%s), %s, dt = %g, %lld steps\n",
+  if (s->gpart.n_global > 0) printf(", %lld generated", (long long)s->gpart.n_global);
+  printf("\n  divergence %s, L = %g (%s), %s, dt = %g, %lld steps\n",
          gpa_choice_name(GPA_DIV_NAMES, p->divergence.kind), p->divergence.L,
          gpa_choice_name(GPA_NORM_NAMES, p->network.normalization),
          gpa_choice_name(GPA_INT_NAMES, p->transport.integrator), p->transport.dt,
          (long long)p->transport.max_steps);
   printf("  phi: ");
   for (int l = 0; l <= net->n_layers; l++) printf("%s%lld", l ? "-" : "", (long long)net->width[l]);
-  printf(" (%lld parameters), %s lr %g x %lld updates per step\n", (long long)net->n_params,
+  printf(" (%lld parameters, %s), %s lr %g x %lld updates per step\n", (long long)net->n_params,
+         gpa_choice_name(GPA_PREC_NAMES, p->network.precision),
          gpa_choice_name(GPA_OPT_NAMES, p->optimizer.kind), p->optimizer.lr,
          (long long)p->optimizer.epochs);
   fflush(stdout);
 }
 
-static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
-  int rank;
+/* Opens the checkpoint to restart from.  When CKPT.h5 is missing but its previous version is
+ * there (a crash while it was being replaced on a file system without hard links), that one is
+ * used. */
+static int open_restart(MPI_Comm comm, int rank, const struct gpa_cli *cli,
+                        const struct gpa_params *p, struct gpa_checkpoint *ck) {
+  char path[GPA_PATH_MAX + 32], prev[GPA_PATH_MAX + 48], tmp[GPA_PATH_MAX + 48];
+  snprintf(path, sizeof path, "%s", cli->restart);
+  gpa_checkpoint_prev_path(path, prev, sizeof prev);
+  int use_prev = 0;
+  if (rank == 0) {
+    use_prev = access(path, F_OK) != 0 && access(prev, F_OK) == 0;
+    snprintf(tmp, sizeof tmp, "%s.tmp", p->output.checkpoint_file);
+    unlink(tmp); /* a checkpoint that was being written when the run stopped */
+    if (use_prev) printf("note: %s is missing; restarting from %s\n", path, prev);
+  }
+  GPA_MPI(MPI_Bcast(&use_prev, 1, MPI_INT, 0, comm));
+  return gpa_checkpoint_open(ck, comm, use_prev ? prev : path);
+}
+
+static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
+  int rank, size;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
+  GPA_MPI(MPI_Comm_size(comm, &size));
   struct gpa_deck deck;
   GPA_CHECK(gpa_cli_load_deck(comm, cli, &deck));
   for (int i = 0; i < deck.n_warnings && rank == 0; i++)
@@ -50,52 +136,114 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
   }
   gpa_linalg_setup(deck.p.run.flush_denormals);
 
+  /* A restart reads its checkpoint first: `auto` field storage keeps the checkpoint's
+   * choice. */
+  struct gpa_checkpoint ck;
+  memset(&ck, 0, sizeof ck);
+  ck.h5.file = -1;
+  if (cli->restart) {
+    GPA_CHECK(open_restart(comm, rank, cli, &deck.p, &ck));
+    if (deck.p.output.store_field == GPA_FIELD_AUTO)
+      deck.p.output.store_field = ck.p.output.store_field;
+  }
+
   /* Particles Y ~ source, targets X ~ target, phi initialised on the Lipschitz ball. */
   struct gpa_solver s;
   int rc = gpa_comm_agree(comm, gpa_solver_setup(&s, comm, &deck.p));
+  char changes[2048] = "";
+  if (rc == GPA_OK && cli->restart)
+    rc = gpa_comm_agree(comm, gpa_checkpoint_check(&ck, &s, changes, sizeof changes));
   if (rc) {
+    gpa_checkpoint_close(&ck);
     gpa_solver_destroy(&s);
     return rc;
   }
-  if (rank == 0 && !cli->quiet) banner(&s, cli->deck);
+  if (rank == 0 && !cli->quiet) {
+    banner(&s, cli->deck);
+    if (cli->restart)
+      printf("  restart from %s at step %lld%s%s\n", ck.h5.path, (long long)ck.step,
+             changes[0] ? "; changed:\n    " : "", changes);
+  }
+
+  /* The run file: new, or continued from the checkpoint's step; then the checkpoint's state. */
   struct gpa_runfile out;
   gpa_timer_start(&s.timers, GPA_T_TOTAL);
   gpa_timer_start(&s.timers, GPA_T_IO);
-  rc = gpa_comm_agree(comm, gpa_output_begin(&out, &s));
+  int resumed = 0;
+  if (cli->restart) {
+    rc = gpa_comm_agree(comm, gpa_output_resume(&out, &s, ck.step, &resumed));
+    if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_checkpoint_load(&ck, &s));
+    gpa_checkpoint_close(&ck);
+    if (rc == GPA_OK && !resumed && s.step > 0) /* a new run file: start at the checkpoint */
+      rc = gpa_comm_agree(comm, gpa_output_step(&out, &s));
+  } else {
+    rc = gpa_comm_agree(comm, gpa_output_begin(&out, &s));
+  }
   gpa_timer_stop(&s.timers, GPA_T_IO);
   if (rc) {
-    gpa_runfile_close(&out, 0);
+    gpa_output_abort(&out);
     gpa_solver_destroy(&s);
     return rc;
   }
 
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+
   /* The particle loop. */
-  const double t0 = MPI_Wtime();
-  const char *reason = s.p.transport.max_steps == 0 ? "transport.max_steps reached" : NULL;
-  char status[160] = "completed";
+  const struct gpa_params *p = &s.p;
+  struct watch w = {started, -1e9, 0.0, 0.0};
+  const double t0 = MPI_Wtime() - (s.mon.count ? s.mon.wall_time[s.mon.count - 1] : 0.0);
+  const char *reason = s.step >= p->transport.max_steps ? "transport.max_steps reached" : NULL;
+  char status[GPA_PATH_MAX + 128] = "completed";
+  int interrupted = 0, diverged = 0;
   while (!reason) {
     struct gpa_step_info info;
+    double ts = MPI_Wtime();
     rc = gpa_solver_step(&s, &info); /* train phi on Y, move Y by -dt grad phi */
     if (rc == GPA_ERR_DIVERGED) { /* keep the run file, with the last finite particles */
       snprintf(status, sizeof status, "%s", gpa_error_message());
       gpa_error_clear();
       rc = GPA_OK;
+      diverged = 1;
       break;
     }
     if (rc) break;
+    if (MPI_Wtime() - ts > w.slowest_step) w.slowest_step = MPI_Wtime() - ts;
     gpa_monitor_record(&s.mon, s.step, info.divergence, info.kinetic_energy, info.max_speed,
                        MPI_Wtime() - t0);
-    reason = gpa_monitor_stop_reason(&s.mon, &s.p);
-    if (rank == 0 && !cli->quiet && s.p.output.progress_every > 0 &&
-        (s.step % s.p.output.progress_every == 0 || reason))
-      gpa_monitor_progress(&s.mon, s.p.transport.max_steps, stdout);
+    reason = gpa_monitor_stop_reason(&s.mon, p);
+    if (rank == 0 && !cli->quiet && p->output.progress_every > 0 &&
+        (s.step % p->output.progress_every == 0 || reason))
+      gpa_monitor_progress(&s.mon, p->transport.max_steps, stdout);
     gpa_timer_start(&s.timers, GPA_T_IO);
     rc = gpa_comm_agree(comm, gpa_output_step(&out, &s));
+    const int why = reason ? 0 : interruption(comm, rank, p, &w);
+    const int every = (int)p->output.checkpoint_every;
+    if (rc == GPA_OK && (why || (every > 0 && (s.step % every == 0 || reason)))) {
+      double bytes, seconds;
+      rc = gpa_checkpoint_write(&s, p->output.checkpoint_file, &bytes, &seconds);
+      w.last_checkpoint = seconds;
+      char running[96];
+      snprintf(running, sizeof running, "running: checkpoint at step %lld", (long long)s.step);
+      if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_output_sync(&out, &s, running));
+      if (rc == GPA_OK && rank == 0 && !cli->quiet)
+        printf("checkpoint at step %lld: %s, %.1f MB in %.3f s (%.0f MB/s)\n", (long long)s.step,
+               p->output.checkpoint_file, bytes / 1e6, seconds, bytes / 1e6 / seconds);
+    }
     gpa_timer_stop(&s.timers, GPA_T_IO);
     if (rc) break;
+    if (why) {
+      interrupted = why;
+      snprintf(status, sizeof status, "interrupted at step %lld (%s); restart from %s",
+               (long long)s.step, interruption_name(why), p->output.checkpoint_file);
+      break;
+    }
   }
   if (rc) {
-    gpa_runfile_close(&out, 0);
+    gpa_output_abort(&out);
     gpa_solver_destroy(&s);
     return rc;
   }
@@ -108,29 +256,34 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli) {
   if (!same) rc = GPA_ERROR(GPA_ERR_INTERNAL, "theta differs across ranks");
 
   gpa_timer_start(&s.timers, GPA_T_IO);
-  int wrc = gpa_comm_agree(comm, gpa_output_end(&out, &s, status));
+  int wrc = gpa_comm_agree(comm, gpa_output_end(&out, &s, status, !interrupted));
   gpa_timer_stop(&s.timers, GPA_T_IO);
   gpa_timer_stop(&s.timers, GPA_T_TOTAL);
   if (wrc) {
-    gpa_runfile_close(&out, 0);
+    gpa_output_abort(&out);
     gpa_solver_destroy(&s);
     return wrc;
   }
-  if (!cli->quiet) {
+  if (interrupted && rank == 0) {
+    if (interrupted & STOP_FILE) unlink(p->output.stop_file);
+    printf("%s\n", status);
+    print_restart_command(cli, size, p->output.checkpoint_file);
+  }
+  if (!cli->quiet && !interrupted) {
     double wall = MPI_Wtime() - t0;
     if (rank == 0)
       printf("%s after %lld steps in %.3f s (%.1f steps/s); wrote %s\n", status,
-             (long long)s.step, wall, wall > 0 ? (double)s.step / wall : 0.0, s.p.output.file);
-    gpa_timers_report(comm, &s.timers, stdout);
+             (long long)s.step, wall, wall > 0 ? (double)s.step / wall : 0.0, p->output.file);
   }
+  if (!cli->quiet) gpa_timers_report(comm, &s.timers, stdout);
   gpa_solver_destroy(&s);
-  if (rc == GPA_OK && !strncmp(status, "diverged", 8))
-    rc = GPA_ERROR(GPA_ERR_DIVERGED, "%s", status);
+  if (rc == GPA_OK && diverged) rc = GPA_ERROR(GPA_ERR_DIVERGED, "%s", status);
   return rc;
 }
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
+  const double started = MPI_Wtime();
   MPI_Comm comm;
   MPI_Comm_dup(MPI_COMM_WORLD, &comm);
   int rank;
@@ -142,7 +295,10 @@ int main(int argc, char **argv) {
   if (rc == GPA_OK) rc = gpa_cli_parse(argc, argv, &cli);
   if (rc == GPA_OK) {
     if (!strcmp(cli.command, "run")) {
-      rc = cmd_run(comm, &cli);
+      rc = cmd_run(comm, &cli, started);
+    } else if (!strcmp(cli.command, "transport") || !strcmp(cli.command, "sample")) {
+      gpa_linalg_setup(1);
+      rc = gpa_field_command(comm, &cli);
     } else if (!strcmp(cli.command, "reference")) {
       if (rank == 0) gpa_params_reference(stdout);
     } else if (!strcmp(cli.command, "version")) {

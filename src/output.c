@@ -1,75 +1,328 @@
+/* What a run writes into its run file, and the XDMF sidecar for ParaView and VisIt. */
 #include "gpa/output.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
-  GPA_CHECK(gpa_runfile_create(rf, s->comm, s->p.output.file));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/", "status", "running"));
-  GPA_CHECK(gpa_runfile_write_parameters(rf, &s->p));
-  GPA_CHECK(gpa_runfile_write_code(rf));
-  GPA_CHECK(gpa_runfile_write_rows(rf, "/target", s->x, s->tpart, s->dim,
-                                   "target samples X [sample][coordinate]"));
-  GPA_CHECK(gpa_runfile_write_rows(rf, "/particles/initial", s->y, s->ppart, s->dim,
-                                   "initial particles Y_0 [particle][coordinate]"));
+static const char *const monitor_names[5] = {"/monitor/step", "/monitor/divergence",
+                                             "/monitor/kinetic_energy", "/monitor/max_speed",
+                                             "/monitor/wall_time"};
+static const char *const monitor_descriptions[5] = {
+    "particle step n (particles moved from Y_{n-1} to Y_n)",
+    "divergence estimate D_n: the objective J at the trained phi and the particles Y_{n-1}",
+    "mean over particles of |v|^2, v the applied velocity (-grad phi for euler); not halved",
+    "largest particle speed |v| in the step (<= L)",
+    "wall-clock time since the first step, rank 0 [s]"};
+
+static int names_init(struct gpa_runfile *rf, struct gpa_solver *s) {
+  memset(rf, 0, sizeof *rf);
+  rf->h5.file = rf->h5.dxpl = -1;
+  rf->h5.rank = s->rank;
+  snprintf(rf->path, sizeof rf->path, "%s", s->p.output.file);
+  snprintf(rf->tmp, sizeof rf->tmp, "%s.tmp", s->p.output.file);
+  snprintf(rf->xmf, sizeof rf->xmf, "%s", s->p.output.file);
+  size_t len = strlen(rf->xmf);
+  if (len > 3 && strcmp(rf->xmf + len - 3, ".h5") == 0) rf->xmf[len - 3] = '\0';
+  strcat(rf->xmf, ".xmf");
+  rf->frames_capacity = s->p.output.trajectory_every > 0
+                            ? s->p.transport.max_steps / s->p.output.trajectory_every + 2
+                            : 1;
+  return gpa_alloc_array(&rf->frame_steps, (size_t)rf->frames_capacity, sizeof(int64_t));
+}
+
+/* The XDMF description of the trajectory: one Polyvertex grid per frame whose geometry is a
+ * hyperslab of /trajectory/positions (the first 2 or 3 coordinates).  Rank 0 writes it to a
+ * temporary name and renames it. */
+static int write_xdmf(struct gpa_runfile *rf, const struct gpa_solver *s) {
+  const int64_t d = s->dim, n = s->ppart.n_global, g = d >= 3 ? 3 : d;
+  if (rf->h5.rank != 0 || rf->frames == 0 || d < 2) return GPA_OK;
+  char tmp[GPA_PATH_MAX + 16];
+  snprintf(tmp, sizeof tmp, "%s.tmp", rf->xmf);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+  const char *h5 = strrchr(rf->path, '/') ? strrchr(rf->path, '/') + 1 : rf->path;
+  fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
+             "<Xdmf Version=\"3.0\">\n <Domain>\n"
+             "  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
+  for (int64_t t = 0; t < rf->frames; t++) {
+    fprintf(f,
+            "   <Grid Name=\"step %lld\" GridType=\"Uniform\">\n"
+            "    <Time Value=\"%.17g\"/>\n"
+            "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%lld\"/>\n"
+            "    <Geometry GeometryType=\"%s\">\n"
+            "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld %lld\" Type=\"HyperSlab\">\n"
+            "      <DataItem Dimensions=\"3 3\" Format=\"XML\">%lld 0 0 1 1 1 1 %lld %lld</DataItem>\n"
+            "      <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" Precision=\"8\" "
+            "Format=\"HDF\">%s:/trajectory/positions</DataItem>\n"
+            "     </DataItem>\n    </Geometry>\n   </Grid>\n",
+            (long long)rf->frame_steps[t], (double)rf->frame_steps[t] * s->p.transport.dt,
+            (long long)n, g == 3 ? "XYZ" : "XY", (long long)n, (long long)g, (long long)t,
+            (long long)n, (long long)g, (long long)rf->frames, (long long)n, (long long)d, h5);
+  }
+  fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
+  if (fclose(f) != 0 || rename(tmp, rf->xmf) != 0)
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", rf->xmf, strerror(errno));
+  return GPA_OK;
+}
+
+static int append_frame(struct gpa_runfile *rf, struct gpa_solver *s) {
+  GPA_CHECK(gpa_h5_series_append_rows(&rf->h5, "/trajectory/positions", s->y, s->ppart, s->dim));
+  GPA_CHECK(gpa_h5_series_append(&rf->h5, "/trajectory/step", H5T_NATIVE_INT64, &s->step, 1));
+  if (rf->frames < rf->frames_capacity) rf->frame_steps[rf->frames] = s->step;
+  rf->frames++;
+  return GPA_OK;
+}
+
+static int flush_field(struct gpa_runfile *rf, struct gpa_solver *s) {
+  if (!s->field || s->field_count == 0) return GPA_OK;
+  GPA_CHECK(gpa_h5_series_append(&rf->h5, "/field/theta", H5T_NATIVE_DOUBLE, s->field,
+                                 s->field_count));
+  s->field_count = 0;
+  return GPA_OK;
+}
+
+static int create_series(struct gpa_runfile *rf, struct gpa_solver *s) {
+  struct gpa_h5 *f = &rf->h5;
+  for (int i = 0; i < 5; i++)
+    GPA_CHECK(gpa_h5_series_create(f, monitor_names[i], i == 0 ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                                   0, NULL, monitor_descriptions[i]));
   if (s->p.output.trajectory_every > 0) {
-    GPA_CHECK(gpa_runfile_trajectory_begin(rf, s->ppart.n_global, s->dim));
-    GPA_CHECK(gpa_runfile_trajectory_append(rf, s->step, s->y, s->ppart));
+    int64_t row[2] = {s->ppart.n_global, s->dim};
+    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
+                                   "particle positions [frame][particle][coordinate]"));
+    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
+                                   "particle step of each frame"));
+  }
+  if (s->field) {
+    const struct gpa_mlp *net = &s->disc.net;
+    int64_t row[2] = {s->field_stages, net->n_params};
+    GPA_CHECK(gpa_h5_series_create(f, "/field/theta", H5T_IEEE_F64LE, 2, row,
+                                   "parameters of phi for every step n and stored stage i (layout "
+                                   "of /discriminator/theta): v = -grad phi moves the particles"));
+    int64_t stages = s->field_stages, widths[GPA_MLP_MAX_LAYERS + 1];
+    for (int l = 0; l <= net->n_layers; l++) widths[l] = net->width[l];
+    GPA_CHECK(gpa_h5_attr_i64(f, "/field", "stored_stages", &stages, 1));
+    GPA_CHECK(gpa_h5_attr_i64(f, "/field", "layer_widths", widths, net->n_layers + 1));
+    GPA_CHECK(gpa_h5_attr_f64(f, "/field", "dt", &s->p.transport.dt, 1));
+    GPA_CHECK(gpa_h5_attr_f64(f, "/field", "L", &s->p.divergence.L, 1));
+    GPA_CHECK(gpa_h5_attr_string(f, "/field", "integrator",
+                                 gpa_choice_name(GPA_INT_NAMES, s->p.transport.integrator)));
+    GPA_CHECK(gpa_h5_attr_string(f, "/field", "stages",
+                                 gpa_choice_name(GPA_STAGE_NAMES, s->p.transport.stages)));
   }
   return GPA_OK;
 }
 
-int gpa_output_step(struct gpa_runfile *rf, struct gpa_solver *s) {
-  const int64_t every = s->p.output.trajectory_every;
-  if (every > 0 && s->step % every == 0)
-    GPA_CHECK(gpa_runfile_trajectory_append(rf, s->step, s->y, s->ppart));
+int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
+  GPA_CHECK(names_init(rf, s));
+  GPA_CHECK(gpa_h5_create(&rf->h5, s->comm, rf->tmp));
+  rf->is_open = rf->fresh = 1;
+  struct gpa_h5 *f = &rf->h5;
+  int64_t version = 1;
+  GPA_CHECK(gpa_h5_attr_string(f, "/", "format", "gpa-run"));
+  GPA_CHECK(gpa_h5_attr_i64(f, "/", "format_version", &version, 1));
+  GPA_CHECK(gpa_h5_attr_string(f, "/", "status", "running"));
+  GPA_CHECK(gpa_h5_write_parameters(f, &s->p));
+  GPA_CHECK(gpa_h5_write_code(f));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "precision",
+                               gpa_choice_name(GPA_PREC_NAMES, s->p.network.precision)));
+  GPA_CHECK(gpa_h5_write_rows(f, "/target", s->x, s->tpart, s->dim,
+                              "target samples X [sample][coordinate]"));
+  GPA_CHECK(gpa_h5_write_rows(f, "/particles/initial", s->y, s->ppart, s->dim,
+                              "initial particles Y_0 [particle][coordinate]"));
+  if (s->gpart.n_global > 0)
+    GPA_CHECK(gpa_h5_write_rows(f, "/generated/initial", s->y + s->ppart.n_local * s->dim,
+                                s->gpart, s->dim,
+                                "initial generated particles [particle][coordinate]: source "
+                                "samples moved by the field, never trained on"));
+  GPA_CHECK(create_series(rf, s));
+  if (s->p.output.trajectory_every > 0) GPA_CHECK(append_frame(rf, s));
   return GPA_OK;
 }
 
-static int write_monitor(struct gpa_runfile *rf, const struct gpa_monitor *m) {
-  GPA_CHECK(gpa_runfile_write_i64(rf, "/monitor/step", m->step, m->count,
-                                  "particle step n (particles moved from Y_{n-1} to Y_n)", NULL));
-  GPA_CHECK(gpa_runfile_write_f64(rf, "/monitor/divergence", m->divergence, m->count,
-                                  "divergence estimate D_n: the objective J at the trained phi "
-                                  "and the particles Y_{n-1}", NULL));
-  GPA_CHECK(gpa_runfile_write_f64(rf, "/monitor/kinetic_energy", m->kinetic_energy, m->count,
-                                  "mean over particles of |v|^2, v the applied velocity "
-                                  "(-grad phi for euler); not halved", NULL));
-  GPA_CHECK(gpa_runfile_write_f64(rf, "/monitor/max_speed", m->max_speed, m->count,
-                                  "largest particle speed |v| in the step (<= L)", NULL));
-  GPA_CHECK(gpa_runfile_write_f64(rf, "/monitor/wall_time", m->wall_time, m->count,
-                                  "wall-clock time since the first step, rank 0", "s"));
+/* Frames of the file with step <= `step`, read from /trajectory/step. */
+static int frames_up_to(struct gpa_runfile *rf, int64_t step, int64_t *count) {
+  int64_t n = gpa_h5_series_length(&rf->h5, "/trajectory/step");
+  if (n < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: no /trajectory/step", rf->h5.path);
+  int64_t *steps;
+  GPA_CHECK(gpa_alloc_array(&steps, (size_t)(n > 0 ? n : 1), sizeof(int64_t)));
+  int rc = gpa_h5_read_i64(&rf->h5, "/trajectory/step", steps, n);
+  int64_t k = 0;
+  while (rc == GPA_OK && k < n && steps[k] <= step) {
+    if (k < rf->frames_capacity) rf->frame_steps[k] = steps[k];
+    k++;
+  }
+  gpa_free(&steps);
+  *count = k;
+  return rc;
+}
+
+/* Cuts the reopened file back to `step`. */
+static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step) {
+  struct gpa_h5 *f = &rf->h5;
+  char format[32] = "";
+  GPA_CHECK(gpa_h5_read_attr_string(f, "/", "format", format, sizeof format));
+  if (strcmp(format, "gpa-run") != 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s is not a gpa run file", f->path);
+  for (int i = 0; i < 5; i++) {
+    int64_t len = gpa_h5_series_length(f, monitor_names[i]);
+    if (len < step) return GPA_ERROR(GPA_ERR_INPUT, "%s: %s holds %lld steps, fewer than the "
+                                     "checkpoint's %lld", f->path, monitor_names[i],
+                                     (long long)len, (long long)step);
+    GPA_CHECK(gpa_h5_series_truncate(f, monitor_names[i], step));
+  }
+  rf->monitor_records = step;
+  if (gpa_h5_exists(f, "/trajectory/step")) {
+    if (s->p.output.trajectory_every == 0)
+      return GPA_ERROR(GPA_ERR_INPUT, "restart: the run file has a trajectory but "
+                                      "output.trajectory_every is now 0");
+    GPA_CHECK(frames_up_to(rf, step, &rf->frames));
+    GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/step", rf->frames));
+    GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/positions", rf->frames));
+  } else if (s->p.output.trajectory_every > 0) {
+    int64_t row[2] = {s->ppart.n_global, s->dim};
+    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
+                                   "particle positions [frame][particle][coordinate]"));
+    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
+                                   "particle step of each frame"));
+  }
+  if (s->field) {
+    if (!gpa_h5_exists(f, "/field/theta") || gpa_h5_series_length(f, "/field/theta") < step)
+      return GPA_ERROR(GPA_ERR_INPUT, "%s: /field/theta is missing steps before the checkpoint",
+                       f->path);
+    GPA_CHECK(gpa_h5_series_truncate(f, "/field/theta", step));
+  }
+  /* What the end of the run writes again. */
+  const char *again[] = {"/particles/final", "/generated/final", "/discriminator"};
+  for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
+    if (gpa_h5_exists(f, again[i]) && H5Ldelete(f->file, again[i], H5P_DEFAULT) < 0)
+      return GPA_ERROR(GPA_ERR_IO, "%s: cannot remove %s", f->path, again[i]);
   return GPA_OK;
+}
+
+int gpa_output_resume(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step, int *resumed) {
+  GPA_CHECK(names_init(rf, s));
+  *resumed = 0;
+  /* Which file: the interrupted RUN.h5.tmp, else a finished RUN.h5 (renamed to .tmp while
+   * the run goes on). */
+  int which = 0;
+  if (s->rank == 0) {
+    if (access(rf->tmp, F_OK) == 0)
+      which = 1;
+    else if (access(rf->path, F_OK) == 0 && rename(rf->path, rf->tmp) == 0)
+      which = 2;
+  }
+  GPA_MPI(MPI_Bcast(&which, 1, MPI_INT, 0, s->comm));
+  if (which) {
+    int rc = gpa_h5_open(&rf->h5, s->comm, rf->tmp, 1, "run file");
+    if (rc == GPA_OK) {
+      rf->is_open = 1;
+      rc = truncate_to(rf, s, step);
+      if (rc == GPA_OK) {
+        *resumed = 1;
+        return GPA_OK;
+      }
+      gpa_h5_close(&rf->h5);
+      rf->is_open = 0;
+    }
+    /* Unreadable or inconsistent: keep it aside and start a new file. */
+    if (s->rank == 0) {
+      char aside[GPA_PATH_MAX + 32];
+      snprintf(aside, sizeof aside, "%s.damaged", rf->path);
+      rename(rf->tmp, aside);
+      fprintf(stderr, "warning: %s; it was moved to %s and a new run file started\n",
+              gpa_error_message(), aside);
+    }
+    gpa_error_clear();
+  }
+  gpa_free(&rf->frame_steps);
+  return gpa_output_begin(rf, s);
+}
+
+int gpa_output_step(struct gpa_runfile *rf, struct gpa_solver *s) {
+  const int64_t every = s->p.output.trajectory_every;
+  if (every > 0 && s->step % every == 0) GPA_CHECK(append_frame(rf, s));
+  if (s->field && s->field_count == s->field_capacity) GPA_CHECK(flush_field(rf, s));
+  return GPA_OK;
+}
+
+int gpa_output_sync(struct gpa_runfile *rf, struct gpa_solver *s, const char *status) {
+  struct gpa_h5 *f = &rf->h5;
+  const struct gpa_monitor *m = &s->mon;
+  const int64_t from = rf->monitor_records, count = m->count - from;
+  GPA_CHECK(gpa_h5_series_append(f, monitor_names[0], H5T_NATIVE_INT64, m->step + from, count));
+  const double *cols[4] = {m->divergence, m->kinetic_energy, m->max_speed, m->wall_time};
+  for (int i = 0; i < 4; i++)
+    GPA_CHECK(gpa_h5_series_append(f, monitor_names[i + 1], H5T_NATIVE_DOUBLE, cols[i] + from,
+                                   count));
+  rf->monitor_records = m->count;
+  GPA_CHECK(flush_field(rf, s));
+  int64_t steps = s->step;
+  GPA_CHECK(gpa_h5_attr_i64(f, "/", "steps", &steps, 1));
+  GPA_CHECK(gpa_h5_attr_string(f, "/", "status", status));
+  GPA_CHECK(gpa_h5_flush(f));
+  return gpa_comm_agree(s->comm, write_xdmf(rf, s));
 }
 
 static int write_discriminator(struct gpa_runfile *rf, const struct gpa_solver *s) {
+  struct gpa_h5 *f = &rf->h5;
   const struct gpa_mlp *net = &s->disc.net;
-  GPA_CHECK(gpa_runfile_write_f64(rf, "/discriminator/theta", s->disc.theta, net->n_params,
-                                  "final parameters of phi: per layer W [in][out] row-major then "
-                                  "b, for every layer; then nu when the objective has it", NULL));
+  GPA_CHECK(gpa_h5_write_f64(f, "/discriminator/theta", s->disc.theta, net->n_params,
+                             "final parameters of phi: per layer W [in][out] row-major then b, "
+                             "for every layer; then nu when the objective has it",
+                             NULL));
   int64_t widths[GPA_MLP_MAX_LAYERS + 1];
   for (int l = 0; l <= net->n_layers; l++) widths[l] = net->width[l];
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/discriminator", "layer_widths", widths, net->n_layers + 1));
+  GPA_CHECK(gpa_h5_attr_i64(f, "/discriminator", "layer_widths", widths, net->n_layers + 1));
   char acts[256] = "";
   for (int l = 0; l + 1 < net->n_layers; l++) {
     if (l) strcat(acts, ",");
     strcat(acts, gpa_choice_name(GPA_ACT_NAMES, net->act[l]));
   }
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/discriminator", "activations", acts));
-  GPA_CHECK(gpa_runfile_attr_f64(rf, "/discriminator", "L", &s->p.divergence.L, 1));
+  GPA_CHECK(gpa_h5_attr_string(f, "/discriminator", "activations", acts));
+  GPA_CHECK(gpa_h5_attr_f64(f, "/discriminator", "L", &s->p.divergence.L, 1));
   int64_t has_nu = net->nu_off >= 0, updates = s->disc.updates;
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/discriminator", "has_nu", &has_nu, 1));
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/discriminator", "updates", &updates, 1));
+  GPA_CHECK(gpa_h5_attr_i64(f, "/discriminator", "has_nu", &has_nu, 1));
+  GPA_CHECK(gpa_h5_attr_i64(f, "/discriminator", "updates", &updates, 1));
   return GPA_OK;
 }
 
-int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status) {
-  GPA_CHECK(gpa_runfile_write_rows(rf, "/particles/final", s->y, s->ppart, s->dim,
-                                   "particles after the last step [particle][coordinate]"));
-  GPA_CHECK(write_monitor(rf, &s->mon));
+int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status,
+                   int finished) {
+  GPA_CHECK(gpa_h5_write_rows(&rf->h5, "/particles/final", s->y, s->ppart, s->dim,
+                              "particles after the last step [particle][coordinate]"));
+  if (s->gpart.n_global > 0)
+    GPA_CHECK(gpa_h5_write_rows(&rf->h5, "/generated/final", s->y + s->ppart.n_local * s->dim,
+                                s->gpart, s->dim,
+                                "generated particles after the last step [particle][coordinate]"));
   GPA_CHECK(write_discriminator(rf, s));
-  int64_t steps = s->step;
-  GPA_CHECK(gpa_runfile_attr_i64(rf, "/", "steps", &steps, 1));
-  GPA_CHECK(gpa_runfile_attr_string(rf, "/", "status", status));
-  GPA_CHECK(gpa_runfile_close(rf, 1));
-  return GPA_OK;
+  GPA_CHECK(gpa_output_sync(rf, s, status));
+  rf->is_open = 0;
+  GPA_CHECK(gpa_h5_close(&rf->h5));
+  int rc = GPA_OK;
+  if (finished && rf->h5.rank == 0) {
+    gpa_fsync_path(rf->tmp, 0);
+    if (rename(rf->tmp, rf->path) != 0)
+      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->tmp, rf->path,
+                     strerror(errno));
+    char dir[GPA_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", rf->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+      *slash = '\0';
+    else
+      strcpy(dir, ".");
+    gpa_fsync_path(dir, 1);
+  }
+  gpa_free(&rf->frame_steps);
+  return gpa_comm_agree(s->comm, rc);
+}
+
+void gpa_output_abort(struct gpa_runfile *rf) {
+  if (rf->is_open) gpa_h5_close(&rf->h5);
+  rf->is_open = 0;
+  if (rf->fresh && rf->h5.rank == 0) unlink(rf->tmp);
+  gpa_free(&rf->frame_steps);
 }

@@ -7,6 +7,8 @@
 #include "gpa/distributions.h"
 #include "gpa/rng.h"
 
+enum { FIELD_BUFFER_BYTES = 8 << 20 }; /* field steps held before they are written */
+
 /* Rms distance of the targets to their mean. */
 static int target_spread(struct gpa_solver *s, double *spread) {
   const int64_t d = s->dim, m = s->tpart.n_local;
@@ -26,6 +28,20 @@ static int target_spread(struct gpa_solver *s, double *spread) {
   return GPA_OK;
 }
 
+int gpa_solver_field_stages(const struct gpa_params *p) {
+  return p->transport.stages == GPA_STAGES_RETRAIN
+             ? gpa_tableau_get(p->transport.integrator)->stages
+             : 1;
+}
+
+int gpa_solver_stores_field(const struct gpa_params *p, int64_t n_params) {
+  if (p->output.store_field == GPA_FIELD_OFF) return 0;
+  if (p->output.store_field == GPA_FIELD_ON) return 1;
+  double bytes = 8.0 * (double)n_params * gpa_solver_field_stages(p) *
+                 (double)p->transport.max_steps;
+  return bytes < 1024.0 * 1024.0 * 1024.0;
+}
+
 int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
   memset(s, 0, sizeof *s);
   s->comm = comm;
@@ -42,7 +58,9 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
   s->dim = s->p.source.dim;
   s->ppart = gpa_partition(s->p.source.n, s->rank, s->size);
   s->tpart = gpa_partition(s->p.target.n, s->rank, s->size);
-  const size_t ny = (size_t)(s->ppart.n_local * s->dim), nx = (size_t)(s->tpart.n_local * s->dim);
+  s->gpart = gpa_partition(s->p.generated.n, s->rank, s->size);
+  const int64_t rows = s->ppart.n_local + s->gpart.n_local;
+  const size_t ny = (size_t)(rows * s->dim), nx = (size_t)(s->tpart.n_local * s->dim);
   GPA_CHECK(gpa_alloc_array(&s->y, ny, sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&s->y_prev, ny, sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&s->vel, ny, sizeof(double)));
@@ -50,11 +68,28 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
   const uint64_t seed = (uint64_t)s->p.run.seed;
   GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y));
   GPA_CHECK(gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x));
+  if (s->p.generated.n > 0) {
+    if (s->p.source.kind == GPA_DIST_FILE)
+      return GPA_ERROR(GPA_ERR_INPUT, "generated.n: generated particles need a built-in source "
+                                      "distribution, not source.kind 'file'");
+    GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_GENERATED, s->gpart,
+                              s->y + s->ppart.n_local * s->dim));
+  }
   GPA_CHECK(target_spread(s, &s->target_spread));
   GPA_CHECK(gpa_disc_create(&s->disc, comm, &s->p, s->dim, s->ppart.n_global, s->tpart.n_global,
-                            s->ppart.n_local, s->tpart.n_local, s->x));
+                            s->ppart.n_local, s->tpart.n_local, s->gpart.n_local, s->x));
   GPA_CHECK(gpa_integrator_create(&s->integ, s->p.transport.integrator, (int64_t)ny));
   GPA_CHECK(gpa_monitor_create(&s->mon, s->p.transport.max_steps));
+  const int64_t np = s->disc.net.n_params;
+  s->p.output.store_field = gpa_solver_stores_field(&s->p, np) ? GPA_FIELD_ON : GPA_FIELD_OFF;
+  if (s->p.output.store_field == GPA_FIELD_ON) {
+    s->field_stages = gpa_solver_field_stages(&s->p);
+    int64_t per_step = s->field_stages * np * (int64_t)sizeof(double);
+    s->field_capacity = FIELD_BUFFER_BYTES / per_step;
+    if (s->field_capacity < 1) s->field_capacity = 1;
+    GPA_CHECK(gpa_alloc_array(&s->field, (size_t)(s->field_capacity * s->field_stages * np),
+                              sizeof(double)));
+  }
   gpa_timer_stop(&s->timers, GPA_T_SETUP);
   return GPA_OK;
 }
@@ -67,12 +102,15 @@ void gpa_solver_destroy(struct gpa_solver *s) {
   gpa_free(&s->y_prev);
   gpa_free(&s->vel);
   gpa_free(&s->x);
+  gpa_free(&s->field);
 }
 
-/* The vector field of one Runge-Kutta stage: retrain phi at the stage positions (always at the
- * first stage; at the others unless stages are frozen), then v = -grad phi. */
+/* The vector field of one Runge-Kutta stage: retrain phi at the stage positions of the
+ * particles (always at the first stage; at the others unless stages are frozen), then
+ * v = -grad phi at the particles and at the generated particles. */
 static int gpa_field(void *ctx, int stage, const double *y, double *v) {
   struct gpa_solver *s = ctx;
+  const int64_t n = s->ppart.n_local * s->dim;
   if (stage == 0 || s->p.transport.stages == GPA_STAGES_RETRAIN) {
     double J;
     gpa_timer_start(&s->timers, GPA_T_TRAIN);
@@ -82,14 +120,20 @@ static int gpa_field(void *ctx, int stage, const double *y, double *v) {
   } else {
     gpa_disc_load(&s->disc, y);
   }
+  if (s->field && stage < s->field_stages) {
+    const int64_t np = s->disc.net.n_params;
+    memcpy(s->field + (s->field_count * s->field_stages + stage) * np, s->disc.theta,
+           sizeof(double) * (size_t)np);
+  }
   gpa_timer_start(&s->timers, GPA_T_FIELD);
   gpa_disc_velocity(&s->disc, v);
+  gpa_disc_velocity_extra(&s->disc, y + n, v + n);
   gpa_timer_stop(&s->timers, GPA_T_FIELD);
   return GPA_OK;
 }
 
 int gpa_solver_step(struct gpa_solver *s, struct gpa_step_info *info) {
-  const int64_t count = s->ppart.n_local * s->dim;
+  const int64_t count = (s->ppart.n_local + s->gpart.n_local) * s->dim;
   memcpy(s->y_prev, s->y, sizeof(double) * (size_t)count);
   GPA_CHECK(gpa_integrator_step(&s->integ, s->p.transport.dt, s->y, gpa_field, s, s->vel));
   gpa_timer_start(&s->timers, GPA_T_MOVE);
@@ -98,20 +142,19 @@ int gpa_solver_step(struct gpa_solver *s, struct gpa_step_info *info) {
   double ke = 0.0, vmax2 = 0.0, bad = 0.0;
   for (int64_t i = 0; i < s->ppart.n_local; i++) {
     double v2 = 0.0;
-    for (int64_t k = 0; k < s->dim; k++) {
-      double v = s->vel[i * s->dim + k];
-      v2 += v * v;
-      if (!isfinite(s->y[i * s->dim + k])) bad += 1.0;
-    }
+    for (int64_t k = 0; k < s->dim; k++) v2 += s->vel[i * s->dim + k] * s->vel[i * s->dim + k];
     ke += v2;
     if (v2 > vmax2 || isnan(v2)) vmax2 = v2;
   }
+  for (int64_t i = 0; i < count; i++)
+    if (!isfinite(s->y[i])) bad += 1.0;
   r.sum[0] = ke;
   r.sum[1] = bad;
   r.max[0] = vmax2;
   GPA_CHECK(gpa_reduction_allreduce(s->comm, &r));
   gpa_timer_stop(&s->timers, GPA_T_MOVE);
   s->step++;
+  if (s->field) s->field_count++;
   info->divergence = s->stage_J;
   info->kinetic_energy = r.sum[0] / (double)s->ppart.n_global;
   info->max_speed = sqrt(r.max[0]);

@@ -2,7 +2,7 @@
 # Each deck in tests/bad_inputs/ names the error it must produce on its first line
 # ("# expect: ...").  On 1 and on 2 ranks (mpirun -q, which keeps mpirun's own notices quiet)
 # gpa must print exactly one line on stderr, "error: ..." containing that text, exit non-zero,
-# and leave no output file (nor a .tmp) behind.
+# and leave no output file (nor a .tmp) behind.  The last checks run gpa without mpirun.
 set -u
 gpa=$(realpath "$1") mpiexec=$2 src=$3
 tmp=$(mktemp -d)
@@ -32,7 +32,7 @@ check() { # label, expected text, command...
 }
 for deck in tests/bad_inputs/*.yml; do
   expect=$(sed -n '1s/^# expect: //p' "$deck")
-  check "$deck (1 rank)" "$expect" "$gpa" run "$deck" --output "$tmp/out.h5"
+  check "$deck (1 rank)" "$expect" "$mpiexec" -q -n 1 "$gpa" run "$deck" --output "$tmp/out.h5"
   check "$deck (2 ranks)" "$expect" "$mpiexec" -q -n 2 "$gpa" run "$deck" --output "$tmp/out.h5"
 done
 check "missing deck" "cannot read deck 'no/such/deck.yml': No such file or directory" \
@@ -41,7 +41,7 @@ check "bad override" "-P transport.dt: must be > 0 (got 0)" \
   "$gpa" run inputs/mog2d.yml -P transport.dt=0 --output "$tmp/out.h5"
 check "unknown override" "-P network.width: unknown key (did you mean 'network.widths'?)" \
   "$gpa" run inputs/mog2d.yml -P network.width=3 --output "$tmp/out.h5"
-check "unwritable output" "cannot create the run file" \
+check "unwritable output" "out.h5.tmp: cannot create: No such file or directory" \
   "$gpa" run inputs/mog2d.yml --output "$tmp/no/such/dir/out.h5"
 check "unknown option" "unknown option '--fast'" "$gpa" run inputs/mog2d.yml --fast
 check "unknown command" "unknown command 'walk'" "$gpa" walk

@@ -7,9 +7,9 @@
 #include "gpa/metrics.h"
 
 static int read_all(const char *path, const char *name, int64_t dims[2], double **x) {
-  GPA_CHECK(gpa_h5_dataset_shape(MPI_COMM_SELF, path, name, name, dims));
+  GPA_CHECK(gpa_data_shape(MPI_COMM_SELF, path, name, name, dims));
   GPA_CHECK(gpa_alloc_array(x, (size_t)(dims[0] * dims[1]), sizeof(double)));
-  return gpa_h5_read_rows(MPI_COMM_SELF, path, name, 0, dims[0], dims[1], *x);
+  return gpa_data_read_rows(MPI_COMM_SELF, path, name, 0, dims[0], dims[1], *x);
 }
 
 int main(int argc, char **argv) {

@@ -15,6 +15,13 @@ struct gpa_cli {
   const char *overrides[GPA_CLI_MAX_OVERRIDES];
   int n_overrides;
   const char *output;   /* --output FILE */
+  const char *restart;  /* --restart CHECKPOINT */
+  const char *field;    /* --field RUN.h5 (transport, sample) */
+  const char *input;    /* --input FILE.h5:/dataset (transport) */
+  long long n;          /* --n K (sample) */
+  long long seed;       /* --seed S (sample); -1: the run's */
+  int argc;             /* the command line, for the restart command */
+  char **argv;
   int dry_run;
   int quiet;
 };

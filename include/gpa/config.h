@@ -49,6 +49,9 @@ enum gpa_integrator_kind { GPA_INT_EULER, GPA_INT_HEUN, GPA_INT_RK4 };
 enum gpa_stage_mode { GPA_STAGES_RETRAIN, GPA_STAGES_FROZEN };
 #define GPA_STAGE_NAMES "retrain|frozen"
 
+enum gpa_field_storage { GPA_FIELD_AUTO, GPA_FIELD_ON, GPA_FIELD_OFF };
+#define GPA_FIELD_NAMES "auto|on|off"
+
 struct gpa_int_list {
   int n;
   int64_t v[GPA_MAX_HIDDEN];
@@ -76,8 +79,12 @@ struct gpa_params {
   struct {
     int64_t seed;
     bool flush_denormals;
+    double max_wall_time; /* seconds; 0: none */
   } run;
   struct gpa_dist_params source, target;
+  struct {
+    int64_t n; /* extra source particles moved by each step's field, never trained on */
+  } generated;
   struct {
     struct gpa_int_list widths;
     int activation;      /* enum gpa_activation */
@@ -114,6 +121,9 @@ struct gpa_params {
     int64_t trajectory_every;
     int64_t checkpoint_every;
     int64_t progress_every;
+    char checkpoint_file[GPA_PATH_MAX];
+    char stop_file[GPA_PATH_MAX];
+    int store_field; /* enum gpa_field_storage */
   } output;
 };
 
@@ -150,6 +160,16 @@ int gpa_deck_validate(struct gpa_deck *deck);
 void gpa_params_dump(FILE *out, const struct gpa_params *p);
 /* Writes inputs/reference.yml: every key, documented, at its default. */
 void gpa_params_reference(FILE *out);
+
+/* Restart: compares the settings of a checkpoint with those of the restarting deck.  Keys that
+ * define the problem (dimensions, counts, distributions, network, divergence, optimizer,
+ * integrator, seed) must be equal: GPA_ERR_INPUT naming the first that differs.  Keys that may
+ * change (max_steps, tolerances, output cadence, wall time, file names of checkpoints) are
+ * listed in `changes` ("transport.max_steps: 500 -> 1000", one per line). */
+int gpa_params_restart_check(const struct gpa_params *ckpt, const struct gpa_params *now,
+                             char *changes, size_t size);
+/* The value of key i as deck text, e.g. "0.5" or "[32, 32]". */
+void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t size);
 
 /* Table access, for writers of `/parameters`. */
 enum gpa_ptype { GPA_PT_INT, GPA_PT_REAL, GPA_PT_BOOL, GPA_PT_ENUM, GPA_PT_STRING, GPA_PT_INTLIST };

@@ -23,10 +23,11 @@ struct gpa_disc {
   int64_t dim;
   int64_t N, M;       /* global particle and target counts */
   int64_t n, m;       /* local counts */
+  int64_t g;          /* local count of extra rows that are only evaluated (generated) */
   int64_t epochs;     /* updates per training call */
   double *theta;      /* [n_params] parameters (network, then nu) */
   double *grad;       /* [n_params] dJ/dtheta, summed over ranks */
-  double *x;          /* [n + m][dim] network inputs: the particle rows, then the targets */
+  double *x;          /* [n + m + g][dim] network inputs: particles, targets, generated */
   double *w;          /* [n + m] row weights dJ/dphi */
   int particles_ready; /* the workspace holds the particle rows' activations for theta */
   int targets_ready;   /* the workspace holds the target rows' activations for theta */
@@ -34,9 +35,11 @@ struct gpa_disc {
 };
 
 /* Collective.  Copies this rank's m targets [m][dim]; initialises theta from the seed and
- * projects it onto the Lipschitz ball. */
+ * projects it onto the Lipschitz ball.  `g` extra rows can be evaluated with
+ * gpa_disc_velocity_extra. */
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    int64_t N, int64_t M, int64_t n, int64_t m, const double *targets);
+                    int64_t N, int64_t M, int64_t n, int64_t m, int64_t g,
+                    const double *targets);
 void gpa_disc_destroy(struct gpa_disc *dc);
 
 /* Not collective: sets the particle rows to y [n][dim]. */
@@ -50,6 +53,8 @@ int gpa_disc_gradient(struct gpa_disc *dc, double *J);
 int gpa_disc_train(struct gpa_disc *dc, const double *y, double *J);
 /* Not collective: v = -grad_x phi at the particle rows, [n][dim]. */
 void gpa_disc_velocity(struct gpa_disc *dc, double *v);
+/* Not collective: vg = -grad_x phi at the g extra points yg [g][dim]. */
+void gpa_disc_velocity_extra(struct gpa_disc *dc, const double *yg, double *vg);
 /* Marks theta as changed (after it was written from outside). */
 void gpa_disc_theta_changed(struct gpa_disc *dc);
 

@@ -1,9 +1,8 @@
-/* HDF5 files: parallel reads of input datasets and the run file.
- *
- * The run file is written with parallel HDF5 (MPI-IO, collective transfers, large objects
- * aligned to 1 MiB) under the name PATH.tmp and renamed to PATH when complete, so that no
- * half-written run file ever carries the final name.  Every function here is collective over
- * the communicator it was given. */
+/* Parallel HDF5: one file opened by every rank of a communicator (MPI-IO driver, collective
+ * transfers, large objects aligned to 1 MiB), and the reads and writes the run file, the
+ * checkpoints and the input data need.  Every function taking a struct gpa_h5 is collective
+ * over its communicator; datasets of "rows" are split across ranks by blocks of rows, all
+ * other data ("replicated") is the same on every rank and written by rank 0. */
 #ifndef GPA_IO_H
 #define GPA_IO_H
 
@@ -18,60 +17,88 @@
 void gpa_io_setup(void);
 const char *gpa_io_hdf5_version(void);
 
-/* Shape of a 2-D numeric dataset `dataset` of file `path`.  `what` names the setting that
- * asked for it (e.g. "source.file") in error messages. */
-int gpa_h5_dataset_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
-                         int64_t dims[2]);
-/* Reads rows [row0, row0 + rows) of the 2-D dataset (cols columns) as doubles into
- * out [rows][cols] on each rank, then checks that every value is finite. */
-int gpa_h5_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
-                     int64_t rows, int64_t cols, double *out);
-
-struct gpa_runfile {
+struct gpa_h5 {
   MPI_Comm comm;
   int rank;
   hid_t file;
-  hid_t dxpl;                /* collective transfers */
-  char path[GPA_PATH_MAX];   /* final name */
-  char tmp[GPA_PATH_MAX + 8]; /* name while being written */
-  hid_t traj_pos, traj_step; /* /trajectory datasets, or -1 */
-  int64_t frames;            /* frames written */
-  int64_t traj_n, traj_dim;
+  hid_t dxpl; /* collective transfers */
+  char path[GPA_PATH_MAX + 32];
 };
 
-/* Creates PATH.tmp (removing a stale one). */
-int gpa_runfile_create(struct gpa_runfile *rf, MPI_Comm comm, const char *path);
-/* Closes the file; with `commit` renames PATH.tmp to PATH (fsync'd), else removes PATH.tmp. */
-int gpa_runfile_close(struct gpa_runfile *rf, int commit);
-/* Flushes HDF5's buffers to the file. */
-int gpa_runfile_flush(struct gpa_runfile *rf);
+/* Creates (truncating) `path`. */
+int gpa_h5_create(struct gpa_h5 *f, MPI_Comm comm, const char *path);
+/* Opens an existing HDF5 file; `what` names it in error messages ("--restart").  A missing,
+ * unreadable or non-HDF5 file is GPA_ERR_INPUT with one clear message. */
+int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
+                const char *what);
+int gpa_h5_close(struct gpa_h5 *f);
+/* Writes HDF5's buffers to the file (MPI_File_sync). */
+int gpa_h5_flush(struct gpa_h5 *f);
 
-/* Distributed rows: dataset `name` [part.n_global][dim], each rank writing its block. */
-int gpa_runfile_write_rows(struct gpa_runfile *rf, const char *name, const double *x,
-                           struct gpa_part part, int64_t dim, const char *description);
-/* Replicated 1-D data (identical on all ranks; rank 0 writes). */
-int gpa_runfile_write_f64(struct gpa_runfile *rf, const char *name, const double *v, int64_t n,
-                          const char *description, const char *units);
-int gpa_runfile_write_i64(struct gpa_runfile *rf, const char *name, const int64_t *v, int64_t n,
-                          const char *description, const char *units);
-/* Attributes on the object at `obj` ("/" or a group/dataset path); groups are created. */
-int gpa_runfile_attr_string(struct gpa_runfile *rf, const char *obj, const char *name,
-                            const char *value);
-int gpa_runfile_attr_f64(struct gpa_runfile *rf, const char *obj, const char *name,
-                         const double *v, int64_t n);
-int gpa_runfile_attr_i64(struct gpa_runfile *rf, const char *obj, const char *name,
-                         const int64_t *v, int64_t n);
+/* 1 when `name` (a path in the file) exists. */
+int gpa_h5_exists(struct gpa_h5 *f, const char *name);
+/* Rank and dimensions of dataset `name`; GPA_ERR_INPUT naming the file when it is missing. */
+int gpa_h5_shape(struct gpa_h5 *f, const char *name, int *ndims, int64_t dims[3]);
+
+/* Rows: dataset `name` [part.n_global][dim], each rank writing/reading its block. */
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+                      int64_t dim, const char *description);
+int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
+                     double *x);
+/* Replicated 1-D data of n numbers. */
+int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
+                     const char *description, const char *units);
+int gpa_h5_write_i64(struct gpa_h5 *f, const char *name, const int64_t *v, int64_t n,
+                     const char *description, const char *units);
+/* Reads exactly n numbers (the dataset must hold n) on every rank. */
+int gpa_h5_read_f64(struct gpa_h5 *f, const char *name, double *v, int64_t n);
+int gpa_h5_read_i64(struct gpa_h5 *f, const char *name, int64_t *v, int64_t n);
+
+/* Extendible datasets: `name` with shape [0][row_dims...] and an unlimited first dimension,
+ * one chunk per row (record).  Records are appended, or the dataset cut to `count` records. */
+int gpa_h5_series_create(struct gpa_h5 *f, const char *name, hid_t type, int rank,
+                         const int64_t *row_dims, const char *description);
+int64_t gpa_h5_series_length(struct gpa_h5 *f, const char *name);
+int gpa_h5_series_truncate(struct gpa_h5 *f, const char *name, int64_t count);
+/* Reads records [start, start + count) of a series of doubles on every rank into v. */
+int gpa_h5_series_read(struct gpa_h5 *f, const char *name, int64_t start, int64_t count,
+                       double *v);
+/* Appends `count` replicated records (rank 0 writes) of the record shape. */
+int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const void *v,
+                         int64_t count);
+/* Appends one record of a [T][n_global][dim] series whose rows are split by `part`. */
+int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *x,
+                              struct gpa_part part, int64_t dim);
+
+/* Attributes on the object `obj` ("/" or a group/dataset path; missing groups are created). */
+int gpa_h5_attr_string(struct gpa_h5 *f, const char *obj, const char *name, const char *value);
+int gpa_h5_attr_f64(struct gpa_h5 *f, const char *obj, const char *name, const double *v,
+                    int64_t n);
+int gpa_h5_attr_i64(struct gpa_h5 *f, const char *obj, const char *name, const int64_t *v,
+                    int64_t n);
+/* Reads attributes; GPA_ERR_INPUT naming the file and attribute when missing. */
+int gpa_h5_read_attr_i64(struct gpa_h5 *f, const char *obj, const char *name, int64_t *v);
+int gpa_h5_read_attr_f64(struct gpa_h5 *f, const char *obj, const char *name, double *v);
+/* Reads a string attribute into a buffer of `size` bytes (NUL-terminated). */
+int gpa_h5_read_attr_string(struct gpa_h5 *f, const char *obj, const char *name, char *out,
+                            size_t size);
+/* Reads a string attribute of any length into a new buffer (gpa_free it). */
+int gpa_h5_read_attr_text(struct gpa_h5 *f, const char *obj, const char *name, char **out);
 
 /* /parameters: one group per deck section, one attribute per key; the resolved deck as YAML
- * text in the attribute "deck". */
-int gpa_runfile_write_parameters(struct gpa_runfile *rf, const struct gpa_params *p);
-/* /code: version, git revision, compiler, library versions, ranks. */
-int gpa_runfile_write_code(struct gpa_runfile *rf);
+ * text in the attribute "deck".  /code: version, git revision, compiler, library versions. */
+int gpa_h5_write_parameters(struct gpa_h5 *f, const struct gpa_params *p);
+int gpa_h5_write_code(struct gpa_h5 *f);
 
-/* /trajectory/positions [T][n_global][dim] (unlimited T, one chunk per frame) and
- * /trajectory/step [T]. */
-int gpa_runfile_trajectory_begin(struct gpa_runfile *rf, int64_t n_global, int64_t dim);
-int gpa_runfile_trajectory_append(struct gpa_runfile *rf, int64_t step, const double *x,
-                                  struct gpa_part part);
+/* Input data by file name: shape of a 2-D numeric dataset, and rows [row0, row0 + rows)
+ * as doubles into out [rows][cols] on each rank (NaN/Inf is an error naming the row).
+ * `what` names the setting that asked for it (e.g. "source.file"). */
+int gpa_data_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
+                   int64_t dims[2]);
+int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
+                       int64_t rows, int64_t cols, double *out);
+
+/* Rank 0: fsync a file or a directory (after a rename). */
+void gpa_fsync_path(const char *path, int directory);
 
 #endif

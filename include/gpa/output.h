@@ -1,17 +1,47 @@
-/* What a run writes into its run file (layout in README.md, "The run file"). */
+/* The run file (layout in README.md, "The run file") and its XDMF sidecar.
+ *
+ * While a run goes on its file is RUN.h5.tmp; it is renamed to RUN.h5 when the run ends
+ * (completed, or diverged), so no half-written file carries the final name.  Trajectory frames
+ * stream into it as they come; the monitor, the buffered learned field and the status are
+ * brought up to date, and the file flushed to disk, at every checkpoint ("sync"), so that after
+ * a crash it holds a readable record up to the last checkpoint, and a restart continues it.
+ * Every function here is collective. */
 #ifndef GPA_OUTPUT_H
 #define GPA_OUTPUT_H
 
 #include "gpa/io.h"
 #include "gpa/solver.h"
 
-/* Collective: creates the run file (as PATH.tmp) with /parameters, /code, /target,
- * /particles/initial and, when trajectories are on, the first frame. */
+struct gpa_runfile {
+  struct gpa_h5 h5;
+  char path[GPA_PATH_MAX];      /* RUN.h5 */
+  char tmp[GPA_PATH_MAX + 8];   /* RUN.h5.tmp */
+  char xmf[GPA_PATH_MAX + 8];   /* RUN.xmf */
+  int is_open;
+  int fresh;                    /* created by this process (removed again on failure) */
+  int64_t monitor_records;      /* monitor records already in the file */
+  int64_t frames;               /* trajectory frames in the file */
+  int64_t frames_capacity;
+  int64_t *frame_steps;         /* [frames_capacity] step of each frame, for the XDMF file */
+};
+
+/* A new run: RUN.h5.tmp with /parameters, /code, /target, /particles/initial (and
+ * /generated/initial), the first trajectory frame, and empty series for the rest. */
 int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s);
-/* Collective: appends a trajectory frame when the step is on the cadence. */
+/* A restart from a checkpoint at step `step`: reopens RUN.h5.tmp (or RUN.h5 of a finished run
+ * being extended) and cuts every series back to that step; when no readable run file exists,
+ * starts a new one (the solver must still hold the initial particles then).  Sets *resumed. */
+int gpa_output_resume(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step, int *resumed);
+/* After each step: the trajectory frame when due; the field buffer when full. */
 int gpa_output_step(struct gpa_runfile *rf, struct gpa_solver *s);
-/* Collective: /particles/final, /monitor, /discriminator and the status attributes; then
- * closes the file and renames it into place. */
-int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status);
+/* Brings the monitor, the field and the status up to date and flushes the file to disk. */
+int gpa_output_sync(struct gpa_runfile *rf, struct gpa_solver *s, const char *status);
+/* Syncs, writes /particles/final, /generated/final and /discriminator, closes the file and,
+ * with `finished`, renames RUN.h5.tmp to RUN.h5 (without, it stays RUN.h5.tmp for a
+ * restart). */
+int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status,
+                   int finished);
+/* After an error: closes the file, and removes it when this process created it. */
+void gpa_output_abort(struct gpa_runfile *rf);
 
 #endif

@@ -15,6 +15,7 @@ enum gpa_stream {
   GPA_STREAM_POWER_ITER = 4, /* initial power-iteration vectors */
   GPA_STREAM_GENERATED = 5,
   GPA_STREAM_PERMUTATION = 6, /* cell orders of the carpet */
+  GPA_STREAM_SAMPLE = 7,      /* gpa sample */
   GPA_STREAM_TEST = 100,
 };
 

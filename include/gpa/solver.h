@@ -21,14 +21,21 @@ struct gpa_solver {
   int64_t dim;
   struct gpa_part ppart; /* particles owned by this rank */
   struct gpa_part tpart; /* targets owned by this rank */
-  double *y;             /* [ppart.n_local][dim] particles */
-  double *y_prev;        /* [ppart.n_local][dim] particles before the current step */
+  struct gpa_part gpart; /* generated particles owned by this rank */
+  /* The state the integrator moves: this rank's particles, then its generated particles. */
+  double *y;             /* [ppart.n_local + gpart.n_local][dim] */
+  double *y_prev;        /* the same before the current step */
+  double *vel;           /* the same: velocity applied in the last step */
   double *x;             /* [tpart.n_local][dim] targets */
-  double *vel;           /* [ppart.n_local][dim] velocity applied in the last step */
   struct gpa_disc disc;
   struct gpa_integrator integ;
   struct gpa_monitor mon;
   struct gpa_timers timers;
+  /* The learned vector field: theta of every step and stage, buffered until written. */
+  int field_stages;      /* thetas stored per step (stages, or 1 with frozen stages); 0: off */
+  int64_t field_capacity;  /* steps the buffer holds */
+  int64_t field_count;     /* steps in the buffer */
+  double *field;         /* [field_capacity][field_stages][n_params] */
   double target_spread;  /* rms distance of the targets to their mean */
   double stage_J;        /* objective of the current step's first stage */
   int64_t step;          /* steps taken */
@@ -40,8 +47,13 @@ struct gpa_step_info {
 };
 
 /* Draws or reads the samples (resolving `file` shapes) and builds the discriminator and the
- * integrator.  Input errors are reported here, before any output is created. */
+ * integrator.  Input errors are reported here, before any output is created.  `field_steps`:
+ * how many steps of the learned field to buffer before they are written (0: none). */
 int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p);
+/* Whether /field is stored for these settings (output.store_field, auto: under 1 GiB). */
+int gpa_solver_stores_field(const struct gpa_params *p, int64_t n_params);
+/* Stages stored per step in /field: the tableau's stages when each retrains phi, else 1. */
+int gpa_solver_field_stages(const struct gpa_params *p);
 void gpa_solver_destroy(struct gpa_solver *s);
 /* One particle step: train phi at Y (and at the stage points), move Y.  A NaN or Inf in J,
  * theta or the particles restores Y and returns GPA_ERR_DIVERGED ("diverged at step n"). */

@@ -1,0 +1,29 @@
+/* The learned vector field of a finished run, replayed on new points (ALGORITHM.md section 6).
+ *
+ * A run that stores /field/theta holds phi's parameters for every step n and Runge-Kutta stage
+ * i; with the run's dt and integrator they define the flow  Z <- step(Z; theta_n).  Replaying
+ * the run's own initial particles reproduces its final particles bit for bit.
+ *
+ *   gpa transport --field RUN.h5 --input IN.h5[:/dataset] --output OUT.h5
+ *   gpa sample    --field RUN.h5 --n K --output OUT.h5 [--seed S]
+ *
+ * Points are sharded across the ranks by rows; OUT.h5 holds /particles/initial and
+ * /particles/final like a run file. */
+#ifndef GPA_FIELD_H
+#define GPA_FIELD_H
+
+#include <mpi.h>
+
+#include "gpa/cli.h"
+#include "gpa/io.h"
+#include "gpa/solver.h"
+
+/* Collective: moves points x [part.n_local][dim] through the stored field of run file
+ * `run` (open), in place; *steps receives the number of steps. */
+int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params *p,
+                     struct gpa_part part, double *x, int64_t *steps);
+
+/* The `transport` and `sample` commands. */
+int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli);
+
+#endif

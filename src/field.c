@@ -1,0 +1,187 @@
+/* Replaying a run's learned vector field: `gpa transport` and `gpa sample`. */
+#include "gpa/field.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpa/distributions.h"
+#include "gpa/integrator.h"
+#include "gpa/io.h"
+#include "gpa/mlp.h"
+#include "gpa/rng.h"
+
+enum { BLOCK_BYTES = 8 << 20 }; /* field records read at a time */
+
+struct replay {
+  struct gpa_mlp net;
+  int stored;          /* thetas per step in the file */
+  const double *theta; /* [stored][n_params] of the current step */
+  int64_t rows;
+};
+
+/* v = -grad phi at y, with the theta of this stage (the only one with frozen stages). */
+static int replay_field(void *ctx, int stage, const double *y, double *v) {
+  struct replay *r = ctx;
+  const double *theta = r->theta + (stage < r->stored ? stage : 0) * r->net.n_params;
+  gpa_mlp_forward(&r->net, theta, y, 0, r->rows);
+  gpa_mlp_input_grad(&r->net, theta, 0, r->rows, v);
+  for (int64_t i = 0; i < r->rows * r->net.width[0]; i++) v[i] = -v[i];
+  return GPA_OK;
+}
+
+int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params *p,
+                     struct gpa_part part, double *x, int64_t *steps) {
+  (void)comm;
+  if (!gpa_h5_exists(run, "/field/theta"))
+    return GPA_ERROR(GPA_ERR_INPUT, "--field: %s has no /field (the run did not store its field: "
+                                    "output.store_field)", run->path);
+  int nd;
+  int64_t dims[3];
+  GPA_CHECK(gpa_h5_shape(run, "/field/theta", &nd, dims));
+  struct replay r;
+  memset(&r, 0, sizeof r);
+  const int with_nu = p->divergence.kind != GPA_DIV_KL;
+  GPA_CHECK(gpa_mlp_create(&r.net, p->source.dim, p, with_nu, part.n_local));
+  int rc = GPA_OK;
+  if (nd != 3 || dims[2] != r.net.n_params)
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /field/theta does not match the run's network", run->path);
+  r.stored = (int)dims[1];
+  r.rows = part.n_local;
+  const int64_t T = dims[0], per_step = r.stored * r.net.n_params;
+  int64_t block = BLOCK_BYTES / (per_step * (int64_t)sizeof(double));
+  if (block < 1) block = 1;
+  if (block > T) block = T > 0 ? T : 1;
+  double *buf = NULL;
+  struct gpa_integrator it;
+  memset(&it, 0, sizeof it);
+  if (rc == GPA_OK) rc = gpa_alloc_array(&buf, (size_t)(block * per_step), sizeof(double));
+  if (rc == GPA_OK)
+    rc = gpa_integrator_create(&it, p->transport.integrator, part.n_local * p->source.dim);
+  for (int64_t t0 = 0; rc == GPA_OK && t0 < T; t0 += block) {
+    int64_t count = T - t0 < block ? T - t0 : block;
+    rc = gpa_h5_series_read(run, "/field/theta", t0, count, buf);
+    for (int64_t t = 0; rc == GPA_OK && t < count; t++) {
+      r.theta = buf + t * per_step;
+      rc = gpa_integrator_step(&it, p->transport.dt, x, replay_field, &r, NULL);
+    }
+  }
+  gpa_integrator_destroy(&it);
+  gpa_free(&buf);
+  gpa_mlp_destroy(&r.net);
+  *steps = T;
+  return rc;
+}
+
+/* Splits "file.h5:/path" (default dataset /X). */
+static void split_spec(const char *spec, char *file, size_t fsize, char *dataset, size_t dsize) {
+  const char *colon = strrchr(spec, ':');
+  if (colon && colon[1] == '/') {
+    snprintf(file, fsize, "%.*s", (int)(colon - spec), spec);
+    snprintf(dataset, dsize, "%s", colon + 1);
+  } else {
+    snprintf(file, fsize, "%s", spec);
+    snprintf(dataset, dsize, "/X");
+  }
+}
+
+/* The run's resolved settings, from /parameters/deck. */
+static int run_params(struct gpa_h5 *run, struct gpa_params *p) {
+  char format[32] = "";
+  if (gpa_h5_read_attr_string(run, "/", "format", format, sizeof format) != GPA_OK ||
+      strcmp(format, "gpa-run") != 0) {
+    gpa_error_clear();
+    return GPA_ERROR(GPA_ERR_INPUT, "--field: %s is not a gpa run file", run->path);
+  }
+  char *deck;
+  GPA_CHECK(gpa_h5_read_attr_text(run, "/parameters", "deck", &deck));
+  struct gpa_deck d;
+  gpa_deck_init(&d);
+  int rc = gpa_deck_parse(&d, run->path, deck, strlen(deck));
+  gpa_free(&deck);
+  *p = d.p;
+  return rc;
+}
+
+static int write_result(MPI_Comm comm, const char *path, const struct gpa_params *p,
+                        struct gpa_part part, const double *x0, const double *x, int64_t steps,
+                        const char *field, const char *origin) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  char tmp[GPA_PATH_MAX + 16];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  struct gpa_h5 f;
+  int rc = gpa_h5_create(&f, comm, tmp);
+  const int64_t d = p->source.dim;
+  if (rc == GPA_OK) rc = gpa_h5_attr_string(&f, "/", "format", "gpa-transport");
+  if (rc == GPA_OK) rc = gpa_h5_attr_string(&f, "/", "field", field);
+  if (rc == GPA_OK) rc = gpa_h5_attr_string(&f, "/", "input", origin);
+  if (rc == GPA_OK) rc = gpa_h5_attr_i64(&f, "/", "steps", &steps, 1);
+  if (rc == GPA_OK) rc = gpa_h5_write_code(&f);
+  if (rc == GPA_OK)
+    rc = gpa_h5_write_rows(&f, "/particles/initial", x0, part, d, "points before the flow");
+  if (rc == GPA_OK)
+    rc = gpa_h5_write_rows(&f, "/particles/final", x, part, d, "points moved by the field");
+  if (f.file >= 0 && gpa_h5_close(&f) != GPA_OK && rc == GPA_OK) rc = GPA_ERR_IO;
+  if (rank == 0) {
+    if (rc == GPA_OK && rename(tmp, path) != 0)
+      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc) unlink(tmp);
+  }
+  return gpa_comm_agree(comm, rc);
+}
+
+int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli) {
+  int rank, size;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  GPA_MPI(MPI_Comm_size(comm, &size));
+  struct gpa_h5 run;
+  GPA_CHECK(gpa_h5_open(&run, comm, cli->field, 0, "--field"));
+  struct gpa_params p;
+  int rc = run_params(&run, &p);
+  const int64_t d = p.source.dim;
+  struct gpa_part part = {0, 0, 0};
+  double *x = NULL, *x0 = NULL;
+  char origin[GPA_PATH_MAX + 300] = "";
+  if (rc == GPA_OK && !strcmp(cli->command, "transport")) {
+    char file[GPA_PATH_MAX], dataset[256];
+    split_spec(cli->input, file, sizeof file, dataset, sizeof dataset);
+    snprintf(origin, sizeof origin, "%s:%s", file, dataset);
+    int64_t dims[2];
+    rc = gpa_data_shape(comm, file, dataset, "--input", dims);
+    if (rc == GPA_OK && dims[1] != d)
+      rc = GPA_ERROR(GPA_ERR_INPUT, "--input: %s has %lld columns but the field lives in R^%lld",
+                     origin, (long long)dims[1], (long long)d);
+    if (rc == GPA_OK) {
+      part = gpa_partition(dims[0], rank, size);
+      rc = gpa_alloc_array(&x, (size_t)(part.n_local * d + 1), sizeof(double));
+    }
+    if (rc == GPA_OK) rc = gpa_data_read_rows(comm, file, dataset, part.offset, part.n_local, d, x);
+  } else if (rc == GPA_OK) { /* sample */
+    if (p.source.kind == GPA_DIST_FILE)
+      rc = GPA_ERROR(GPA_ERR_INPUT, "gpa sample: the run's source is a file; use gpa transport");
+    uint64_t seed = cli->seed >= 0 ? (uint64_t)cli->seed : (uint64_t)p.run.seed;
+    snprintf(origin, sizeof origin, "source distribution, seed %llu, stream %d",
+             (unsigned long long)seed, GPA_STREAM_SAMPLE);
+    part = gpa_partition(cli->n, rank, size);
+    if (rc == GPA_OK) rc = gpa_alloc_array(&x, (size_t)(part.n_local * d + 1), sizeof(double));
+    if (rc == GPA_OK) rc = gpa_dist_sample(comm, &p.source, seed, GPA_STREAM_SAMPLE, part, x);
+  }
+  rc = gpa_comm_agree(comm, rc);
+  if (rc == GPA_OK) rc = gpa_alloc_array(&x0, (size_t)(part.n_local * d + 1), sizeof(double));
+  if (rc == GPA_OK) memcpy(x0, x, sizeof(double) * (size_t)(part.n_local * d));
+  int64_t steps = 0;
+  double t0 = MPI_Wtime();
+  if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_field_replay(comm, &run, &p, part, x, &steps));
+  double seconds = MPI_Wtime() - t0;
+  gpa_h5_close(&run);
+  if (rc == GPA_OK)
+    rc = write_result(comm, cli->output, &p, part, x0, x, steps, cli->field, origin);
+  if (rc == GPA_OK && rank == 0 && !cli->quiet)
+    printf("moved %lld points through %lld steps of %s in %.3f s; wrote %s\n",
+           (long long)part.n_global, (long long)steps, cli->field, seconds, cli->output);
+  gpa_free(&x);
+  gpa_free(&x0);
+  return rc;
+}
