@@ -13,6 +13,8 @@ void gpa_cli_usage(FILE *out) {
         "                          move new points through a run's learned vector field\n"
         "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S]\n"
         "                          draw K new source particles and move them likewise\n"
+        "       gpa metrics A.h5[:/dataset] B.h5[:/dataset] [--blur 0.05] [--scaling 0.5]\n"
+        "                          Sinkhorn divergence, energy distance, MMD, exact W2\n"
         "       gpa reference      print every deck key with its default and documentation\n"
         "       gpa version        print the version\n"
         "\n"
@@ -27,13 +29,16 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
   cli->argc = argc;
   cli->argv = argv;
   cli->seed = -1;
+  cli->blur = 0.05;
+  cli->scaling = 0.5;
   if (argc < 2) return GPA_ERROR(GPA_ERR_USAGE, "no command given (try: gpa run DECK.yml)");
   cli->command = argv[1];
   if (!strcmp(cli->command, "--help") || !strcmp(cli->command, "-h")) cli->command = "help";
   if (!strcmp(cli->command, "--version")) cli->command = "version";
   if (strcmp(cli->command, "run") && strcmp(cli->command, "reference") &&
       strcmp(cli->command, "version") && strcmp(cli->command, "help") &&
-      strcmp(cli->command, "transport") && strcmp(cli->command, "sample"))
+      strcmp(cli->command, "transport") && strcmp(cli->command, "sample") &&
+      strcmp(cli->command, "metrics"))
     return GPA_ERROR(GPA_ERR_USAGE, "unknown command '%s'", cli->command);
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -71,12 +76,23 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
         if (!strcmp(a, "--n")) cli->n = k;
         else cli->seed = k;
       }
+    } else if (!strcmp(a, "--blur") || !strcmp(a, "--scaling")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a value", a);
+      char *end;
+      double v = strtod(argv[++i], &end);
+      if (*end || !(v > 0) || (!strcmp(a, "--scaling") && v >= 1))
+        return GPA_ERROR(GPA_ERR_USAGE, "%s: '%s' is out of range", a, argv[i]);
+      if (!strcmp(a, "--blur")) cli->blur = v;
+      else cli->scaling = v;
     } else if (!strcmp(a, "--dry-run")) {
       cli->dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       cli->quiet = 1;
     } else if (a[0] == '-' && a[1]) {
       return GPA_ERROR(GPA_ERR_USAGE, "unknown option '%s'", a);
+    } else if (!strcmp(cli->command, "metrics")) {
+      if (cli->n_sets == 2) return GPA_ERROR(GPA_ERR_USAGE, "unexpected argument '%s'", a);
+      cli->sets[cli->n_sets++] = a;
     } else if (!cli->deck) {
       cli->deck = a;
     } else {

@@ -16,6 +16,7 @@
 #include "gpa/field.h"
 #include "gpa/io.h"
 #include "gpa/linalg.h"
+#include "gpa/metrics.h"
 #include "gpa/output.h"
 #include "gpa/solver.h"
 #include "gpa_config.h"
@@ -192,6 +193,11 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
 
+  /* Fault injection for the tests: GPA_FAULT_KILL_AT_STEP=n kills every rank with SIGKILL
+   * right after step n (and its checkpoint, when one is due). */
+  const char *fault = getenv("GPA_FAULT_KILL_AT_STEP");
+  const int64_t kill_at = fault ? atoll(fault) : -1;
+
   /* The particle loop. */
   const struct gpa_params *p = &s.p;
   struct watch w = {started, -1e9, 0.0, 0.0};
@@ -235,6 +241,7 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
     }
     gpa_timer_stop(&s.timers, GPA_T_IO);
     if (rc) break;
+    if (s.step == kill_at) raise(SIGKILL); /* fault injection: a crash of every rank */
     if (why) {
       interrupted = why;
       snprintf(status, sizeof status, "interrupted at step %lld (%s); restart from %s",
@@ -299,6 +306,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cli.command, "transport") || !strcmp(cli.command, "sample")) {
       gpa_linalg_setup(1);
       rc = gpa_field_command(comm, &cli);
+    } else if (!strcmp(cli.command, "metrics")) {
+      gpa_linalg_setup(1);
+      rc = gpa_metrics_command(comm, &cli);
     } else if (!strcmp(cli.command, "reference")) {
       if (rank == 0) gpa_params_reference(stdout);
     } else if (!strcmp(cli.command, "version")) {

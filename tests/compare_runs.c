@@ -1,11 +1,13 @@
 /* compare_runs A.h5 B.h5 RTOL OBJECT...: for each numeric dataset, the largest difference
  * relative to the largest magnitude, max|a - b| / max|a|; fails when any exceeds RTOL.
+ * OBJECT is a dataset path in both files, or "PATH_IN_A=PATH_IN_B".
  * (Element-wise relative differences are ill-posed for entries that are rounding noise
  * around zero.) */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static double *read_all(const char *path, const char *name, hssize_t *count) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -38,7 +40,12 @@ int main(int argc, char **argv) {
   int bad = 0;
   for (int i = 4; i < argc; i++) {
     hssize_t na = 0, nb = 0;
-    double *a = read_all(argv[1], argv[i], &na), *b = read_all(argv[2], argv[i], &nb);
+    char name_a[512], name_b[512];
+    snprintf(name_a, sizeof name_a, "%s", argv[i]);
+    char *eq = strchr(name_a, '=');
+    snprintf(name_b, sizeof name_b, "%s", eq ? eq + 1 : argv[i]);
+    if (eq) *eq = '\0';
+    double *a = read_all(argv[1], name_a, &na), *b = read_all(argv[2], name_b, &nb);
     if (!a || !b || na != nb) {
       printf("%-28s cannot compare (missing or different sizes)\n", argv[i]);
       bad = 1;

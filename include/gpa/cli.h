@@ -20,6 +20,9 @@ struct gpa_cli {
   const char *input;    /* --input FILE.h5:/dataset (transport) */
   long long n;          /* --n K (sample) */
   long long seed;       /* --seed S (sample); -1: the run's */
+  const char *sets[2];  /* metrics: the two sample sets */
+  int n_sets;
+  double blur, scaling; /* metrics: Sinkhorn settings */
   int argc;             /* the command line, for the restart command */
   char **argv;
   int dry_run;

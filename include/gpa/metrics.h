@@ -1,12 +1,38 @@
-/* Distances between sample sets. */
+/* Distances between sample sets (ALGORITHM.md section 8).
+ *
+ * The distributed functions take both point sets in full on every rank and split the work by
+ * rows across the communicator; every rank gets the result. */
 #ifndef GPA_METRICS_H
 #define GPA_METRICS_H
 
+#include <mpi.h>
 #include <stdint.h>
 
 /* Exact 2-Wasserstein distance between two sets of n points in R^d with uniform weights:
  * sqrt(min over assignments s of mean_i |a_i - b_s(i)|^2), by shortest augmenting paths
  * (Hungarian method with potentials, O(n^3) time, O(n) memory).  a, b: [n][d]. */
 int gpa_w2_exact(const double *a, const double *b, int64_t n, int64_t d, double *w2);
+
+/* Debiased Sinkhorn divergence S = OT(a,b) - OT(a,a)/2 - OT(b,b)/2 between the uniform
+ * measures on a [n][d] and b [m][d], cost |x - y|^2 / 2, entropic blur^2, with epsilon
+ * annealed from the squared diameter down to blur^2 by scaling^2 per round (log-domain,
+ * symmetric updates, as geomloss; blur 0.05, scaling 0.5 give the paper's numbers).  It is not
+ * square-rooted.  Collective. */
+int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
+                 double blur, double scaling, double *value);
+
+/* Energy distance 2 E|X - Y| - E|X - X'| - E|Y - Y'| (V-statistic).  Collective. */
+int gpa_energy_distance(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m,
+                        int64_t d, double *value);
+
+/* Maximum mean discrepancy (biased, square-rooted) with the Gaussian kernel
+ * exp(-|x - y|^2 / (2 h^2)), h the median distance between pooled points (from at most 1000
+ * of them).  Collective. */
+int gpa_mmd(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
+            double *value, double *bandwidth);
+
+struct gpa_cli;
+/* `gpa metrics A.h5[:/dataset] B.h5[:/dataset]`: prints all of the above. */
+int gpa_metrics_command(MPI_Comm comm, const struct gpa_cli *cli);
 
 #endif
