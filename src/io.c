@@ -241,19 +241,18 @@ static void select_rows(hid_t fspace, hid_t mspace, int64_t lead, struct gpa_par
   }
 }
 
-int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
-                      int64_t dim, const char *description) {
-  hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
-  hid_t fspace = H5Screate_simple(2, dims, NULL);
+/* Creates dataset `name` over `fspace` and writes `buf` with the selections already made on
+ * fspace and mspace (which it closes), then describes it. */
+static int create_write(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
+                        hid_t fspace, hid_t mspace, const void *buf, const char *description,
+                        const char *units) {
   hid_t lcpl = lcpl_intermediate();
-  hid_t dset = H5Dcreate2(f->file, name, H5T_IEEE_F64LE, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t dset = H5Dcreate2(f->file, name, ftype, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose(lcpl);
-  if (dset < 0) H5Sclose(fspace);
-  H5_TRY(dset, "%s: cannot create %s", f->path, name);
-  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
-  hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  select_rows(fspace, mspace, -1, part, dim);
-  herr_t st = H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f->dxpl, x);
+  herr_t st = dset < 0                                   ? -1
+              : H5Sget_simple_extent_npoints(fspace) == 0 ? 0 /* nothing to write */
+                                                          : H5Dwrite(dset, mtype, mspace, fspace,
+                                                                     f->dxpl, buf);
   H5Sclose(mspace);
   H5Sclose(fspace);
   int rc = GPA_OK;
@@ -262,9 +261,19 @@ int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struc
     snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
     rc = h5_fail(__FILE__, __LINE__, what);
   }
-  if (rc == GPA_OK) rc = describe(dset, description, NULL);
-  H5Dclose(dset);
+  if (rc == GPA_OK) rc = describe(dset, description, units);
+  if (dset >= 0) H5Dclose(dset);
   return rc;
+}
+
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+                      int64_t dim, const char *description) {
+  hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
+  hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
+  hid_t fspace = H5Screate_simple(2, dims, NULL), mspace = H5Screate_simple(2, mdims, NULL);
+  select_rows(fspace, mspace, -1, part, dim);
+  return create_write(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, fspace, mspace, x, description,
+                      NULL);
 }
 
 int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
@@ -293,31 +302,13 @@ int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, i
 static int write_replicated(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
                             const void *v, int64_t n, const char *description,
                             const char *units) {
-  hsize_t dims[1] = {(hsize_t)n};
-  hid_t fspace = H5Screate_simple(1, dims, NULL);
-  hid_t lcpl = lcpl_intermediate();
-  hid_t dset = H5Dcreate2(f->file, name, ftype, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
-  if (dset < 0) H5Sclose(fspace);
-  H5_TRY(dset, "%s: cannot create %s", f->path, name);
-  hsize_t mdims[1] = {(hsize_t)(n > 0 ? n : 1)};
-  hid_t mspace = H5Screate_simple(1, mdims, NULL);
+  hsize_t dims[1] = {(hsize_t)n}, mdims[1] = {(hsize_t)(n > 0 ? n : 1)};
+  hid_t fspace = H5Screate_simple(1, dims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
   if (f->rank != 0 || n == 0) {
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
-  herr_t st = n > 0 ? H5Dwrite(dset, mtype, mspace, fspace, f->dxpl, v) : 0;
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  int rc = GPA_OK;
-  if (st < 0) {
-    char what[GPA_PATH_MAX + 64];
-    snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
-    rc = h5_fail(__FILE__, __LINE__, what);
-  }
-  if (rc == GPA_OK) rc = describe(dset, description, units);
-  H5Dclose(dset);
-  return rc;
+  return create_write(f, name, ftype, mtype, fspace, mspace, v, description, units);
 }
 
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,

@@ -83,18 +83,20 @@ static int flush_field(struct gpa_runfile *rf, struct gpa_solver *s) {
   return GPA_OK;
 }
 
+static int create_trajectory(struct gpa_runfile *rf, struct gpa_solver *s) {
+  int64_t row[2] = {s->ppart.n_global, s->dim};
+  GPA_CHECK(gpa_h5_series_create(&rf->h5, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
+                                 "particle positions [frame][particle][coordinate]"));
+  return gpa_h5_series_create(&rf->h5, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
+                              "particle step of each frame");
+}
+
 static int create_series(struct gpa_runfile *rf, struct gpa_solver *s) {
   struct gpa_h5 *f = &rf->h5;
   for (int i = 0; i < 5; i++)
     GPA_CHECK(gpa_h5_series_create(f, monitor_names[i], i == 0 ? H5T_STD_I64LE : H5T_IEEE_F64LE,
                                    0, NULL, monitor_descriptions[i]));
-  if (s->p.output.trajectory_every > 0) {
-    int64_t row[2] = {s->ppart.n_global, s->dim};
-    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
-                                   "particle positions [frame][particle][coordinate]"));
-    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
-                                   "particle step of each frame"));
-  }
+  if (s->p.output.trajectory_every > 0) GPA_CHECK(create_trajectory(rf, s));
   if (s->field) {
     const struct gpa_mlp *net = &s->disc.net;
     int64_t row[2] = {s->field_stages, net->n_params};
@@ -182,11 +184,7 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/step", rf->frames));
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/positions", rf->frames));
   } else if (s->p.output.trajectory_every > 0) {
-    int64_t row[2] = {s->ppart.n_global, s->dim};
-    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
-                                   "particle positions [frame][particle][coordinate]"));
-    GPA_CHECK(gpa_h5_series_create(f, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
-                                   "particle step of each frame"));
+    GPA_CHECK(create_trajectory(rf, s));
   }
   if (s->field) {
     if (!gpa_h5_exists(f, "/field/theta") || gpa_h5_series_length(f, "/field/theta") < step)
