@@ -4,7 +4,8 @@
 1. Seconds per step with /trajectory written every 10 steps, beside the same run without it
    (goal: under 5% more).
 2. Checkpoint write bandwidth (gpa's own report: file size / time from the first byte to the
-   rename), beside `dd` writing a file of the same size with fsync, in the same directory.
+   rename), beside `dd` writing a file of the same size with fsync, in the same directory, for
+   N = M = 100k and N = M = 1M.
 
     bench/io_cost.py [--gpa build/gpa] [--ranks 2] [--n 100000] [--steps 40] [--dir DIR]
 """
@@ -19,11 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def gpa(a, out, *extra):
+def gpa(a, out, *extra, n=None, steps=None):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", HWLOC_COMPONENTS="-x86")
     cmd = [a.mpirun, "-q", "-n", str(a.ranks), a.gpa, "run", os.path.join(ROOT, "inputs", "mog2d.yml"),
-           "-P", f"source.n={a.n}", "-P", f"target.n={a.n}", "-P", f"transport.max_steps={a.steps}",
+           "-P", f"source.n={n or a.n}", "-P", f"target.n={n or a.n}",
+           "-P", f"transport.max_steps={steps or a.steps}",
            "-P", "output.progress_every=0", "-P", "output.store_field=off", "--output", out,
            *extra]
     res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
@@ -47,6 +49,8 @@ def main():
     p.add_argument("--ranks", type=int, default=2)
     p.add_argument("--n", type=int, default=100000)
     p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--ckpt-n", dest="ckpt_n", type=int, default=1000000,
+                   help="particles (and targets) of the larger checkpoint")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--dir", default=None, help="where to write (default: a temporary folder here)")
     a = p.parse_args()
@@ -67,19 +71,21 @@ def main():
               f"{io10 * 1e3:.3f} ms/step; a frame is {frame_mb:.1f} MB)")
         print(f"  trajectory cost: {(io10 - io0) / base * 100:.2f}% of the step time by the output "
               f"timer; {(traj / base - 1) * 100:+.1f}% by wall time (noise of the machine)")
-        text = gpa(a, out, "-P", "output.trajectory_every=0", "-P",
-                   f"output.checkpoint_every={a.steps // 2}")
-        rates = re.findall(r"checkpoint at step \d+: \S+, ([0-9.]+) MB in ([0-9.]+) s", text)
-        size_mb = float(rates[-1][0])
-        best = max(float(mb) / float(s) for mb, s in rates)
-        ddfile = os.path.join(work, "dd.bin")
-        dd = subprocess.run(["dd", "if=/dev/zero", f"of={ddfile}", "bs=1M",
-                             f"count={max(1, round(size_mb))}", "conv=fsync"],
-                            capture_output=True, text=True, check=True).stderr
-        m = re.search(r"copied, ([0-9.]+) s, ([0-9.]+) ([MG])B/s", dd)
-        dd_rate = float(m.group(2)) * (1000 if m.group(3) == "G" else 1)
-        print(f"  checkpoint {size_mb:.1f} MB: {best:.0f} MB/s (written, synced, renamed); "
-              f"dd of {max(1, round(size_mb))} MB with fsync: {dd_rate:.0f} MB/s")
+        for n in (a.n, a.ckpt_n):
+            text = gpa(a, out, "-P", "output.trajectory_every=0", "-P",
+                       "output.checkpoint_every=1", n=n, steps=2)
+            rates = re.findall(r"checkpoint at step \d+: \S+, ([0-9.]+) MB in ([0-9.]+) s", text)
+            size_mb = float(rates[-1][0])
+            best = max(float(mb) / float(s) for mb, s in rates)
+            ddfile = os.path.join(work, "dd.bin")
+            count = max(1, round(size_mb))
+            dd = subprocess.run(["dd", "if=/dev/zero", f"of={ddfile}", "bs=1M", f"count={count}",
+                                 "conv=fsync"], capture_output=True, text=True, check=True).stderr
+            m = re.search(r"copied, ([0-9.]+) s, ([0-9.]+) ([MG])B/s", dd)
+            dd_rate = float(m.group(2)) * (1000 if m.group(3) == "G" else 1)
+            os.remove(ddfile)
+            print(f"  checkpoint of N = M = {n}: {size_mb:.1f} MB at {best:.0f} MB/s (written, "
+                  f"synced, renamed); dd of {count} MB with fsync: {dd_rate:.0f} MB/s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
