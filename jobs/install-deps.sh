@@ -10,6 +10,7 @@ packages=(
   libyaml-dev librandom123-dev                          # decks, counter-based random numbers
   libcmocka-dev procps                                  # unit tests; pkill for the fault tests
   python3-h5py python3-matplotlib python3-numpy         # postproc/
+  python3-anndata                                       # .h5ad files in the integration tests
 )
 missing=()
 for p in "${packages[@]}"; do

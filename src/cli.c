@@ -9,6 +9,8 @@
 void gpa_cli_usage(FILE *out) {
   fputs("usage: gpa run DECK.yml [-P section.key=value ...] [--output FILE] [--restart CKPT.h5]\n"
         "               [--dry-run] [--quiet]\n"
+        "       gpa integrate DECK.yml [-P section.key=value ...] [--output FILE.h5]\n"
+        "                          [--report FILE.json]  transport one data set onto another\n"
         "       gpa transport --field RUN.h5 --input IN.h5[:/dataset] --output OUT.h5\n"
         "                          move new points through a run's learned vector field\n"
         "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S]\n"
@@ -38,7 +40,7 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
   if (strcmp(cli->command, "run") && strcmp(cli->command, "reference") &&
       strcmp(cli->command, "version") && strcmp(cli->command, "help") &&
       strcmp(cli->command, "transport") && strcmp(cli->command, "sample") &&
-      strcmp(cli->command, "metrics"))
+      strcmp(cli->command, "metrics") && strcmp(cli->command, "integrate"))
     return GPA_ERROR(GPA_ERR_USAGE, "unknown command '%s'", cli->command);
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -56,6 +58,9 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
       cli->output = argv[++i];
     } else if (!strncmp(a, "--output=", 9)) {
       cli->output = a + 9;
+    } else if (!strcmp(a, "--report")) {
+      if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a file name", a);
+      cli->report = argv[++i];
     } else if (!strcmp(a, "--restart")) {
       if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a checkpoint file", a);
       cli->restart = argv[++i];
@@ -99,8 +104,8 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
       return GPA_ERROR(GPA_ERR_USAGE, "unexpected argument '%s'", a);
     }
   }
-  if (!strcmp(cli->command, "run") && !cli->deck)
-    return GPA_ERROR(GPA_ERR_USAGE, "gpa run needs a deck file");
+  if ((!strcmp(cli->command, "run") || !strcmp(cli->command, "integrate")) && !cli->deck)
+    return GPA_ERROR(GPA_ERR_USAGE, "gpa %s needs a deck file", cli->command);
   int replay = !strcmp(cli->command, "transport") || !strcmp(cli->command, "sample");
   if (replay && (!cli->field || !cli->output))
     return GPA_ERROR(GPA_ERR_USAGE, "gpa %s needs --field RUN.h5 and --output FILE", cli->command);

@@ -1,6 +1,8 @@
 /* Input decks: the key table, the YAML parser (libyaml), overrides, validation and dumps. */
 #include "gpa/config.h"
 
+#include "gpa/pca.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -150,6 +152,40 @@ static const struct pdef table[] = {
      "warn when one step moves a particle further than this fraction of the target's spread "
      "(rms distance to its mean)", 1},
 
+    {"integrate", "source_file", GPA_PT_STRING, OFF(integrate.source_file), "\"\"", NULL, NULL,
+     NULL, "gpa integrate: HDF5 layout-v1 or AnnData .h5ad file of the source samples (rows of "
+     "/X: samples x genes)"},
+    {"integrate", "target_file", GPA_PT_STRING, OFF(integrate.target_file), "\"\"", NULL, NULL,
+     NULL, "file of the target samples; \"\": the source file (then select by batch); genes are "
+     "matched by id when the files differ"},
+    {"integrate", "source_batch", GPA_PT_INTLIST, OFF(integrate.source_batch), "[]", "[0, inf)",
+     NULL, NULL, "batch codes (obs column batch_key) of the source samples; []: all"},
+    {"integrate", "target_batch", GPA_PT_INTLIST, OFF(integrate.target_batch), "[]", "[0, inf)",
+     NULL, NULL, "batch codes of the target samples; []: all"},
+    {"integrate", "batch_key", GPA_PT_STRING, OFF(integrate.batch_key), "batch", NULL, NULL, NULL,
+     "obs column of batch codes"},
+    {"integrate", "label_key", GPA_PT_STRING, OFF(integrate.label_key), "label", NULL, NULL, NULL,
+     "obs column of labels: each label is transported by its own flow (\"\": one flow for all; "
+     "samples with a missing label, code -1, are left out)"},
+    {"integrate", "components", GPA_PT_INT, OFF(integrate.components), "50", "[1, inf)", NULL,
+     NULL, "principal components k of the latent space (the default is lowered to samples - 1)"},
+    {"integrate", "latent_scale", GPA_PT_REAL, OFF(integrate.latent_scale), "10.0", "(0, inf)",
+     NULL, NULL, "latent coordinates are divided by this before transport (particle speeds are "
+     "at most L)"},
+    {"integrate", "pca", GPA_PT_ENUM, OFF(integrate.pca), "auto", NULL, GPA_PCA_NAMES, NULL,
+     "dense: ScaLAPACK SVD; randomized: distributed randomized SVD; auto: dense when "
+     "min(samples, genes) <= 4000 and samples * genes <= 5e7"},
+    {"integrate", "pca_oversample", GPA_PT_INT, OFF(integrate.pca_oversample), "10", "[0, inf)",
+     NULL, NULL, "randomized PCA: extra columns of the random test matrix"},
+    {"integrate", "pca_power_iterations", GPA_PT_INT, OFF(integrate.pca_power_iterations), "4",
+     "[0, 50]", NULL, NULL, "randomized PCA: power iterations"},
+    {"integrate", "keep_residual", GPA_PT_BOOL, OFF(integrate.keep_residual), "true", NULL, NULL,
+     NULL, "corrected sample = the sample moved by its latent displacement, keeping its part "
+     "outside the latent space (false: the decoded latent point, as the paper)"},
+    {"integrate", "metric_samples", GPA_PT_INT, OFF(integrate.metric_samples), "2000", "[10, inf)",
+     NULL, NULL, "at most this many samples per set enter the report's distances and "
+     "neighbour statistics (a seeded random subset)"},
+
     {"output", "file", GPA_PT_STRING, OFF(output.file), "\"\"", NULL, NULL, NULL,
      "run file (HDF5); default: the deck's name with .h5, in the current directory"},
     {"output", "trajectory_every", GPA_PT_INT, OFF(output.trajectory_every), "10", "[0, inf)",
@@ -173,9 +209,9 @@ static const struct pdef table[] = {
 enum { N_KEYS = (int)(sizeof table / sizeof table[0]) };
 _Static_assert(N_KEYS <= 128, "struct gpa_deck holds at most 128 keys");
 
-static const char *const sections[] = {"run",        "source",    "target",    "generated",
-                                       "network",    "divergence", "optimizer", "transport",
-                                       "output"};
+static const char *const sections[] = {"run",       "source",     "target",    "generated",
+                                       "network",   "divergence", "optimizer", "transport",
+                                       "integrate", "output"};
 enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
 
 /* ------------------------------------------------------------------------- small helpers */
@@ -371,6 +407,15 @@ static int key_error(const struct gpa_deck *d, int i, const char *fmt, ...) {
                    table[i].section, table[i].key, msg);
 }
 
+/* Bytes of the char array behind string key i. */
+static size_t string_capacity(int i) {
+  const size_t off = table[i].offset;
+  if (off == OFF(source.dataset) || off == OFF(target.dataset)) return sizeof(((struct gpa_params *)0)->source.dataset);
+  if (off == OFF(integrate.batch_key) || off == OFF(integrate.label_key))
+    return sizeof(((struct gpa_params *)0)->integrate.batch_key);
+  return GPA_PATH_MAX;
+}
+
 static const char *type_name(enum gpa_ptype t) {
   switch (t) {
   case GPA_PT_INT: return "an integer";
@@ -426,7 +471,7 @@ static int set_scalar(struct gpa_deck *d, int i, const char *text, int quoted) {
     return GPA_OK;
   }
   case GPA_PT_STRING: {
-    size_t cap = (i >= 0 && strcmp(k->key, "dataset") == 0) ? 256 : GPA_PATH_MAX;
+    size_t cap = string_capacity(i);
     if (strlen(text) >= cap) return key_error(d, i, "longer than %zu characters", cap - 1);
     memcpy(field(&d->p, i), text, strlen(text) + 1);
     return GPA_OK;
@@ -553,7 +598,7 @@ int gpa_deck_parse(struct gpa_deck *d, const char *path, const char *text, size_
     if (find_section(sname) < 0) {
       rc = GPA_ERROR(GPA_ERR_INPUT,
                      "%s:%zu: unknown section '%s' (sections: run, source, target, generated, "
-                     "network, divergence, optimizer, transport, output)",
+                     "network, divergence, optimizer, transport, integrate, output)",
                      path, sline, sname);
       break;
     }

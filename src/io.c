@@ -266,14 +266,23 @@ static int create_write(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t m
   return rc;
 }
 
-int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
-                      int64_t dim, const char *description) {
+static int write_rows(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
+                      const void *x, struct gpa_part part, int64_t dim, const char *description) {
   hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
   hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
   hid_t fspace = H5Screate_simple(2, dims, NULL), mspace = H5Screate_simple(2, mdims, NULL);
   select_rows(fspace, mspace, -1, part, dim);
-  return create_write(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, fspace, mspace, x, description,
-                      NULL);
+  return create_write(f, name, ftype, mtype, fspace, mspace, x, description, NULL);
+}
+
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+                      int64_t dim, const char *description) {
+  return write_rows(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, part, dim, description);
+}
+
+int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x,
+                          struct gpa_part part, int64_t dim, const char *description) {
+  return write_rows(f, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, x, part, dim, description);
 }
 
 int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
@@ -319,6 +328,28 @@ int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_
 int gpa_h5_write_i64(struct gpa_h5 *f, const char *name, const int64_t *v, int64_t n,
                      const char *description, const char *units) {
   return write_replicated(f, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n, description, units);
+}
+
+int gpa_h5_write_i32(struct gpa_h5 *f, const char *name, const int32_t *v, int64_t n,
+                     const char *description) {
+  return write_replicated(f, name, H5T_STD_I32LE, H5T_NATIVE_INT32, v, n, description, NULL);
+}
+
+int gpa_h5_write_strings(struct gpa_h5 *f, const char *name, char *const *s, int64_t n,
+                         const char *description) {
+  size_t width = 1;
+  for (int64_t i = 0; i < n; i++)
+    if (strlen(s[i]) > width) width = strlen(s[i]);
+  char *buf;
+  GPA_CHECK(gpa_alloc_array(&buf, (size_t)(n > 0 ? n : 1), width));
+  for (int64_t i = 0; i < n; i++) memcpy(buf + (size_t)i * width, s[i], strlen(s[i]));
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, width);
+  H5Tset_strpad(type, H5T_STR_NULLPAD);
+  int rc = write_replicated(f, name, type, type, buf, n, description, NULL);
+  H5Tclose(type);
+  gpa_free(&buf);
+  return rc;
 }
 
 static int read_replicated(struct gpa_h5 *f, const char *name, hid_t mtype, void *v, int64_t n) {

@@ -90,6 +90,7 @@ int gpa_w2_exact(const double *a, const double *b, int64_t n, int64_t d, double 
 #include <string.h>
 
 #include "gpa/comm.h"
+#include "gpa/linalg.h"
 
 /* Rows [lo, hi) of this rank when `n` rows are split over the communicator. */
 static void my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int **counts,
@@ -109,22 +110,55 @@ static void my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int **co
   }
 }
 
-/* out_i = -eps log sum_j exp(h_j - |x_i - y_j|^2 / (2 eps)), h_j = lw + pot_j / eps, for this
- * rank's rows i; then gathered on every rank. */
-static int softmin(MPI_Comm comm, double eps, const double *x, int64_t n, const double *y,
-                   int64_t m, int64_t d, double lw, const double *pot, double *out, int *counts,
-                   int *displs) {
-  int64_t lo, hi;
-  my_rows(comm, n, &lo, &hi, NULL, NULL);
-  for (int64_t i = lo; i < hi; i++) {
-    double mx = -INFINITY;
+/* The cost |x_i - y_j|^2 / 2 for this rank's rows i of x: computed once with BLIS and kept
+ * when it fits the budget, else computed pair by pair on the fly. */
+struct cost {
+  const double *x, *y;
+  int64_t n, m, d, lo, hi;
+  double *c; /* [hi - lo][m], or NULL */
+};
+
+enum { COST_BUDGET = 8 << 20 }; /* doubles per cached matrix and rank (64 MB) */
+
+static int cost_init(struct cost *c, MPI_Comm comm, const double *x, int64_t n, const double *y,
+                     int64_t m, int64_t d) {
+  memset(c, 0, sizeof *c);
+  c->x = x;
+  c->y = y;
+  c->n = n;
+  c->m = m;
+  c->d = d;
+  my_rows(comm, n, &c->lo, &c->hi, NULL, NULL);
+  const int64_t rows = c->hi - c->lo;
+  if (rows * m > COST_BUDGET || rows == 0) return GPA_OK;
+  GPA_CHECK(gpa_alloc_array(&c->c, (size_t)(rows * m), sizeof(double)));
+  gpa_gemm('N', 'T', rows, m, d, -1.0, x + c->lo * d, d, y, d, 0.0, c->c, m);
+  for (int64_t i = 0; i < rows; i++) {
+    const double xi = 0.5 * gpa_dot(d, x + (c->lo + i) * d, x + (c->lo + i) * d);
     for (int64_t j = 0; j < m; j++) {
-      double v = lw + pot[j] / eps - 0.5 * sqdist(x + i * d, y + j * d, d) / eps;
+      double v = c->c[i * m + j] + xi + 0.5 * gpa_dot(d, y + j * d, y + j * d);
+      c->c[i * m + j] = v > 0.0 ? v : 0.0;
+    }
+  }
+  return GPA_OK;
+}
+
+static inline double cost_at(const struct cost *c, int64_t i, int64_t j) {
+  return c->c ? c->c[(i - c->lo) * c->m + j] : 0.5 * sqdist(c->x + i * c->d, c->y + j * c->d, c->d);
+}
+
+/* out_i = -eps log sum_j exp(h_j - C_ij / eps), h_j = lw + pot_j / eps, for this rank's rows
+ * i; then gathered on every rank. */
+static int softmin(MPI_Comm comm, double eps, const struct cost *c, double lw, const double *pot,
+                   double *out, int *counts, int *displs) {
+  for (int64_t i = c->lo; i < c->hi; i++) {
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < c->m; j++) {
+      double v = lw + pot[j] / eps - cost_at(c, i, j) / eps;
       if (v > mx) mx = v;
     }
     double s = 0.0;
-    for (int64_t j = 0; j < m; j++)
-      s += exp(lw + pot[j] / eps - 0.5 * sqdist(x + i * d, y + j * d, d) / eps - mx);
+    for (int64_t j = 0; j < c->m; j++) s += exp(lw + pot[j] / eps - cost_at(c, i, j) / eps - mx);
     out[i] = -eps * (mx + log(s));
   }
   GPA_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts, displs, MPI_DOUBLE,
@@ -174,15 +208,20 @@ int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int
   int64_t lo, hi;
   my_rows(comm, n, &lo, &hi, &cn, &dn);
   my_rows(comm, m, &lo, &hi, &cm, &dm);
+  struct cost cab, cba, caa, cbb;
+  GPA_CHECK(cost_init(&cab, comm, a, n, b, m, d));
+  GPA_CHECK(cost_init(&cba, comm, b, m, a, n, d));
+  GPA_CHECK(cost_init(&caa, comm, a, n, a, n, d));
+  GPA_CHECK(cost_init(&cbb, comm, b, m, b, m, d));
   const double la = -log((double)n), lb = -log((double)m);
   /* Start: one softmin from zero potentials at the largest epsilon. */
   double eps = eps_list[0];
   for (int64_t j = 0; j < m; j++) g[j] = q[j] = 0.0;
   for (int64_t i = 0; i < n; i++) f[i] = p[i] = 0.0;
-  GPA_CHECK(softmin(comm, eps, a, n, b, m, d, lb, g, ft, cn, dn));
-  GPA_CHECK(softmin(comm, eps, b, m, a, n, d, la, f, gt, cm, dm));
-  GPA_CHECK(softmin(comm, eps, a, n, a, n, d, la, p, pt, cn, dn));
-  GPA_CHECK(softmin(comm, eps, b, m, b, m, d, lb, q, qt, cm, dm));
+  GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
+  GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
+  GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
+  GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
   memcpy(f, ft, sizeof(double) * (size_t)n);
   memcpy(g, gt, sizeof(double) * (size_t)m);
   memcpy(p, pt, sizeof(double) * (size_t)n);
@@ -190,10 +229,10 @@ int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int
   /* Annealing: one symmetric (averaged) update per epsilon. */
   for (int k = 0; k < n_eps; k++) {
     eps = eps_list[k];
-    GPA_CHECK(softmin(comm, eps, a, n, b, m, d, lb, g, ft, cn, dn));
-    GPA_CHECK(softmin(comm, eps, b, m, a, n, d, la, f, gt, cm, dm));
-    GPA_CHECK(softmin(comm, eps, a, n, a, n, d, la, p, pt, cn, dn));
-    GPA_CHECK(softmin(comm, eps, b, m, b, m, d, lb, q, qt, cm, dm));
+    GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
+    GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
+    GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
+    GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
     for (int64_t i = 0; i < n; i++) {
       f[i] = 0.5 * (f[i] + ft[i]);
       p[i] = 0.5 * (p[i] + pt[i]);
@@ -205,14 +244,18 @@ int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int
   }
   /* Last extrapolation at blur^2, from the previous potentials. */
   eps = blur * blur;
-  GPA_CHECK(softmin(comm, eps, a, n, b, m, d, lb, g, ft, cn, dn));
-  GPA_CHECK(softmin(comm, eps, b, m, a, n, d, la, f, gt, cm, dm));
-  GPA_CHECK(softmin(comm, eps, a, n, a, n, d, la, p, pt, cn, dn));
-  GPA_CHECK(softmin(comm, eps, b, m, b, m, d, lb, q, qt, cm, dm));
+  GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
+  GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
+  GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
+  GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
   double s = 0.0;
   for (int64_t i = 0; i < n; i++) s += (ft[i] - pt[i]) / (double)n;
   for (int64_t j = 0; j < m; j++) s += (gt[j] - qt[j]) / (double)m;
   *value = s;
+  gpa_free(&cab.c);
+  gpa_free(&cba.c);
+  gpa_free(&caa.c);
+  gpa_free(&cbb.c);
   for (int i = 0; i < 8; i++) gpa_free(bufs[i]);
   gpa_free(&cn);
   gpa_free(&dn);

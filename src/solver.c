@@ -42,42 +42,14 @@ int gpa_solver_stores_field(const struct gpa_params *p, int64_t n_params) {
   return bytes < 1024.0 * 1024.0 * 1024.0;
 }
 
-int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
-  memset(s, 0, sizeof *s);
-  s->comm = comm;
-  s->p = *p;
-  gpa_timers_clear(&s->timers);
-  gpa_timer_start(&s->timers, GPA_T_SETUP);
-  GPA_MPI(MPI_Comm_rank(comm, &s->rank));
-  GPA_MPI(MPI_Comm_size(comm, &s->size));
-  GPA_CHECK(gpa_dist_resolve(comm, &s->p.source, "source"));
-  GPA_CHECK(gpa_dist_resolve(comm, &s->p.target, "target"));
-  if (s->p.source.dim != s->p.target.dim)
-    return GPA_ERROR(GPA_ERR_INPUT, "source has dimension %lld but target has %lld",
-                     (long long)s->p.source.dim, (long long)s->p.target.dim);
-  s->dim = s->p.source.dim;
-  s->ppart = gpa_partition(s->p.source.n, s->rank, s->size);
-  s->tpart = gpa_partition(s->p.target.n, s->rank, s->size);
-  s->gpart = gpa_partition(s->p.generated.n, s->rank, s->size);
-  const int64_t rows = s->ppart.n_local + s->gpart.n_local;
-  const size_t ny = (size_t)(rows * s->dim), nx = (size_t)(s->tpart.n_local * s->dim);
-  GPA_CHECK(gpa_alloc_array(&s->y, ny, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&s->y_prev, ny, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&s->vel, ny, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&s->x, nx, sizeof(double)));
-  const uint64_t seed = (uint64_t)s->p.run.seed;
-  GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y));
-  GPA_CHECK(gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x));
-  if (s->p.generated.n > 0) {
-    if (s->p.source.kind == GPA_DIST_FILE)
-      return GPA_ERROR(GPA_ERR_INPUT, "generated.n: generated particles need a built-in source "
-                                      "distribution, not source.kind 'file'");
-    GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_GENERATED, s->gpart,
-                              s->y + s->ppart.n_local * s->dim));
-  }
+/* What every setup does once the samples are in place: the discriminator, the integrator, the
+ * monitor and the field buffer. */
+static int setup_solver(struct gpa_solver *s) {
+  const size_t ny = (size_t)((s->ppart.n_local + s->gpart.n_local) * s->dim);
   GPA_CHECK(target_spread(s, &s->target_spread));
-  GPA_CHECK(gpa_disc_create(&s->disc, comm, &s->p, s->dim, s->ppart.n_global, s->tpart.n_global,
-                            s->ppart.n_local, s->tpart.n_local, s->gpart.n_local, s->x));
+  GPA_CHECK(gpa_disc_create(&s->disc, s->comm, &s->p, s->dim, s->ppart.n_global,
+                            s->tpart.n_global, s->ppart.n_local, s->tpart.n_local,
+                            s->gpart.n_local, s->x));
   GPA_CHECK(gpa_integrator_create(&s->integ, s->p.transport.integrator, (int64_t)ny));
   GPA_CHECK(gpa_monitor_create(&s->mon, s->p.transport.max_steps));
   const int64_t np = s->disc.net.n_params;
@@ -92,6 +64,67 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
   }
   gpa_timer_stop(&s->timers, GPA_T_SETUP);
   return GPA_OK;
+}
+
+static int allocate(struct gpa_solver *s) {
+  const size_t ny = (size_t)((s->ppart.n_local + s->gpart.n_local) * s->dim);
+  const size_t nx = (size_t)(s->tpart.n_local * s->dim);
+  GPA_CHECK(gpa_alloc_array(&s->y, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->y_prev, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->vel, ny, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&s->x, nx, sizeof(double)));
+  return GPA_OK;
+}
+
+static int start(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
+  memset(s, 0, sizeof *s);
+  s->comm = comm;
+  s->p = *p;
+  gpa_timers_clear(&s->timers);
+  gpa_timer_start(&s->timers, GPA_T_SETUP);
+  GPA_MPI(MPI_Comm_rank(comm, &s->rank));
+  GPA_MPI(MPI_Comm_size(comm, &s->size));
+  return GPA_OK;
+}
+
+int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
+  GPA_CHECK(start(s, comm, p));
+  GPA_CHECK(gpa_dist_resolve(comm, &s->p.source, "source"));
+  GPA_CHECK(gpa_dist_resolve(comm, &s->p.target, "target"));
+  if (s->p.source.dim != s->p.target.dim)
+    return GPA_ERROR(GPA_ERR_INPUT, "source has dimension %lld but target has %lld",
+                     (long long)s->p.source.dim, (long long)s->p.target.dim);
+  s->dim = s->p.source.dim;
+  s->ppart = gpa_partition(s->p.source.n, s->rank, s->size);
+  s->tpart = gpa_partition(s->p.target.n, s->rank, s->size);
+  s->gpart = gpa_partition(s->p.generated.n, s->rank, s->size);
+  GPA_CHECK(allocate(s));
+  const uint64_t seed = (uint64_t)s->p.run.seed;
+  GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y));
+  GPA_CHECK(gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x));
+  if (s->p.generated.n > 0) {
+    if (s->p.source.kind == GPA_DIST_FILE)
+      return GPA_ERROR(GPA_ERR_INPUT, "generated.n: generated particles need a built-in source "
+                                      "distribution, not source.kind 'file'");
+    GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_GENERATED, s->gpart,
+                              s->y + s->ppart.n_local * s->dim));
+  }
+  return setup_solver(s);
+}
+
+int gpa_solver_setup_data(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p,
+                          int64_t dim, const double *y, struct gpa_part ppart, const double *x,
+                          struct gpa_part tpart) {
+  GPA_CHECK(start(s, comm, p));
+  s->dim = dim;
+  s->ppart = ppart;
+  s->tpart = tpart;
+  s->gpart = gpa_partition(0, s->rank, s->size);
+  s->p.generated.n = 0;
+  GPA_CHECK(allocate(s));
+  memcpy(s->y, y, sizeof(double) * (size_t)(ppart.n_local * dim));
+  memcpy(s->x, x, sizeof(double) * (size_t)(tpart.n_local * dim));
+  return setup_solver(s);
 }
 
 void gpa_solver_destroy(struct gpa_solver *s) {

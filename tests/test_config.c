@@ -112,7 +112,7 @@ static void test_errors(void **state) {
                "deck.yml:3: transport.dtt: unknown key (did you mean 'transport.dt'?)");
   expect_error("transprot:\n  dt: 0.5\n",
                "deck.yml:1: unknown section 'transprot' (sections: run, source, target, generated, "
-               "network, divergence, optimizer, transport, output)");
+               "network, divergence, optimizer, transport, integrate, output)");
   expect_error("transport:\n  dt: fast\n", "deck.yml:2: transport.dt: expected a number, got 'fast'");
   expect_error("transport:\n  dt: -0.5\n", "deck.yml:2: transport.dt: must be > 0 (got -0.5)");
   expect_error("transport:\n  dt: .nan\n", "deck.yml:2: transport.dt: NaN is not allowed");

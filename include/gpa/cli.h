@@ -16,6 +16,7 @@ struct gpa_cli {
   int n_overrides;
   const char *output;   /* --output FILE */
   const char *restart;  /* --restart CHECKPOINT */
+  const char *report;   /* --report FILE.json (integrate) */
   const char *field;    /* --field RUN.h5 (transport, sample) */
   const char *input;    /* --input FILE.h5:/dataset (transport) */
   long long n;          /* --n K (sample) */

@@ -117,6 +117,19 @@ struct gpa_params {
     double cfl_warn;
   } transport;
   struct {
+    char source_file[GPA_PATH_MAX];
+    char target_file[GPA_PATH_MAX]; /* "": the source file */
+    struct gpa_int_list source_batch, target_batch; /* batch codes; empty: all samples */
+    char batch_key[128];
+    char label_key[128]; /* "": no labels, one flow */
+    int64_t components;
+    double latent_scale;
+    int pca;             /* enum gpa_pca_method */
+    int64_t pca_oversample, pca_power_iterations;
+    int64_t metric_samples;
+    bool keep_residual;
+  } integrate;
+  struct {
     char file[GPA_PATH_MAX];
     int64_t trajectory_every;
     int64_t checkpoint_every;

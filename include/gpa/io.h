@@ -45,11 +45,19 @@ int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struc
                       int64_t dim, const char *description);
 int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
                      double *x);
+/* The same for float32 rows, stored as float32. */
+int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x,
+                          struct gpa_part part, int64_t dim, const char *description);
 /* Replicated 1-D data of n numbers. */
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
                      const char *description, const char *units);
 int gpa_h5_write_i64(struct gpa_h5 *f, const char *name, const int64_t *v, int64_t n,
                      const char *description, const char *units);
+int gpa_h5_write_i32(struct gpa_h5 *f, const char *name, const int32_t *v, int64_t n,
+                     const char *description);
+/* n strings as fixed-length, null-padded ASCII (the width of the longest). */
+int gpa_h5_write_strings(struct gpa_h5 *f, const char *name, char *const *s, int64_t n,
+                         const char *description);
 /* Reads exactly n numbers (the dataset must hold n) on every rank. */
 int gpa_h5_read_f64(struct gpa_h5 *f, const char *name, double *v, int64_t n);
 int gpa_h5_read_i64(struct gpa_h5 *f, const char *name, int64_t *v, int64_t n);

@@ -50,6 +50,11 @@ struct gpa_step_info {
  * integrator.  Input errors are reported here, before any output is created.  `field_steps`:
  * how many steps of the learned field to buffer before they are written (0: none). */
 int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p);
+/* The same with the samples given: this rank's particles y [ppart.n_local][dim] and targets
+ * x [tpart.n_local][dim], where ppart and tpart place them in the global order (any split). */
+int gpa_solver_setup_data(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p,
+                          int64_t dim, const double *y, struct gpa_part ppart, const double *x,
+                          struct gpa_part tpart);
 /* Whether /field is stored for these settings (output.store_field, auto: under 1 GiB). */
 int gpa_solver_stores_field(const struct gpa_params *p, int64_t n_params);
 /* Stages stored per step in /field: the tableau's stages when each retrains phi, else 1. */

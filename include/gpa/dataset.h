@@ -1,0 +1,53 @@
+/* Gene-expression data sets for integration: HDF5 "layout v1" files (/X samples x genes,
+ * /obs/<column> codes with /obs/<column>_names, /var/gene_ids) and AnnData .h5ad files as
+ * scanpy writes them (X dense or CSR sparse; obs columns as categorical codes + categories).
+ *
+ * The annotations are read by rank 0 and broadcast; the rows of X are read in parallel, each
+ * rank its own rows, with collective MPI-IO.  Every function here is collective. */
+#ifndef GPA_DATASET_H
+#define GPA_DATASET_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "gpa/config.h"
+
+enum gpa_data_format { GPA_DATA_LAYOUT1, GPA_DATA_H5AD };
+
+/* A categorical annotation of the samples: codes[i] in [0, n_names) or -1 (missing). */
+struct gpa_category {
+  char key[128];
+  int32_t *codes;  /* [n_samples] */
+  int n_names;
+  char **names;    /* [n_names] */
+};
+
+struct gpa_dataset {
+  char path[GPA_PATH_MAX];
+  int format;          /* enum gpa_data_format */
+  int64_t n_samples, n_genes;
+  char **gene_ids;     /* [n_genes] */
+  char **sample_ids;   /* [n_samples], NULL when the file has none */
+  struct gpa_category batch, label; /* label.codes NULL when no label column was asked for */
+  /* X storage */
+  int sparse;          /* CSR (h5ad) */
+  int64_t *indptr;     /* [n_samples + 1] CSR row starts */
+};
+
+/* Opens `path` and reads its annotations: the batch column `batch_key` ("" : every sample in
+ * batch 0) and the label column `label_key` ("" : none).  Missing datasets, unknown columns and
+ * inconsistent shapes are GPA_ERR_INPUT naming the file. */
+int gpa_dataset_open(MPI_Comm comm, const char *path, const char *batch_key,
+                     const char *label_key, struct gpa_dataset *ds);
+void gpa_dataset_close(struct gpa_dataset *ds);
+
+/* Reads rows rows[0 .. count) (sample indices, any order) of X, keeping the file columns
+ * col_map[0 .. ncols) (NULL: all columns in order), into out [count][ncols].  NaN or Inf is an
+ * error naming the sample and gene. */
+int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
+                          int64_t count, const int64_t *col_map, int64_t ncols, float *out);
+
+/* Index of `name` in the names of category c, or -1. */
+int gpa_category_find(const struct gpa_category *c, const char *name);
+
+#endif

@@ -1,0 +1,145 @@
+/* The particle loop shared by `gpa run` and `gpa integrate`. */
+#include "gpa/drive.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpa/checkpoint.h"
+#include "gpa/comm.h"
+
+/* ------------------------------------------------------------------------- interruptions */
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+void gpa_drive_install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+enum { STOP_SIGNAL = 1, STOP_FILE = 2, STOP_WALL_TIME = 4 };
+
+struct watch {
+  double started;         /* MPI_Wtime at program start */
+  double last_file_check;
+  double slowest_step;    /* seconds */
+  double last_checkpoint; /* seconds the last checkpoint took */
+};
+
+/* Collective: whether to stop after this step, as STOP_* bits agreed by all ranks.  Rank 0
+ * looks for the stop file (at most once a second) and at the wall clock, leaving time for two
+ * more steps and a checkpoint. */
+static int interruption(MPI_Comm comm, int rank, const struct gpa_params *p, struct watch *w) {
+  int local = stop_signal ? STOP_SIGNAL : 0, all = 0;
+  double now = MPI_Wtime();
+  if (rank == 0) {
+    if (now - w->last_file_check >= 1.0) {
+      w->last_file_check = now;
+      if (access(p->output.stop_file, F_OK) == 0) local |= STOP_FILE;
+    }
+    if (p->run.max_wall_time > 0 &&
+        now - w->started + 2 * w->slowest_step + 2 * w->last_checkpoint + 1.0 >=
+            p->run.max_wall_time)
+      local |= STOP_WALL_TIME;
+  }
+  if (MPI_Allreduce(&local, &all, 1, MPI_INT, MPI_BOR, comm) != MPI_SUCCESS) return local;
+  return all;
+}
+
+static const char *interruption_name(int why) {
+  if (why & STOP_SIGNAL) return stop_signal == SIGTERM ? "SIGTERM" : "SIGUSR1";
+  if (why & STOP_FILE) return "stop file";
+  return "run.max_wall_time";
+}
+
+/* ------------------------------------------------------------------------- the loop */
+
+int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_drive *d) {
+  MPI_Comm comm = s->comm;
+  const int rank = s->rank;
+  const struct gpa_params *p = &s->p;
+  /* Fault injection for the tests: GPA_FAULT_KILL_AT_STEP=n kills every rank with SIGKILL
+   * right after step n (and its checkpoint, when one is due). */
+  const char *fault = getenv("GPA_FAULT_KILL_AT_STEP");
+  const int64_t kill_at = fault ? atoll(fault) : -1;
+  struct watch w = {d->started, -1e9, 0.0, 0.0};
+  const double t0 = MPI_Wtime() - (s->mon.count ? s->mon.wall_time[s->mon.count - 1] : 0.0);
+  const char *reason = s->step >= p->transport.max_steps ? "transport.max_steps reached" : NULL;
+  int rc = GPA_OK;
+  d->interrupted = d->diverged = 0;
+  snprintf(d->status, sizeof d->status, "completed");
+  gpa_timer_start(&s->timers, GPA_T_TOTAL);
+  while (!reason) {
+    struct gpa_step_info info;
+    double ts = MPI_Wtime();
+    rc = gpa_solver_step(s, &info); /* train phi on Y, move Y by -dt grad phi */
+    if (rc == GPA_ERR_DIVERGED) { /* keep the run file, with the last finite particles */
+      snprintf(d->status, sizeof d->status, "%s", gpa_error_message());
+      gpa_error_clear();
+      rc = GPA_OK;
+      d->diverged = 1;
+      break;
+    }
+    if (rc) break;
+    if (MPI_Wtime() - ts > w.slowest_step) w.slowest_step = MPI_Wtime() - ts;
+    gpa_monitor_record(&s->mon, s->step, info.divergence, info.kinetic_energy, info.max_speed,
+                       MPI_Wtime() - t0);
+    reason = gpa_monitor_stop_reason(&s->mon, p);
+    if (rank == 0 && !d->quiet && p->output.progress_every > 0 &&
+        (s->step % p->output.progress_every == 0 || reason))
+      gpa_monitor_progress(&s->mon, p->transport.max_steps, stdout);
+    gpa_timer_start(&s->timers, GPA_T_IO);
+    rc = gpa_comm_agree(comm, gpa_output_step(out, s));
+    const int why = reason || !d->interruptible ? 0 : interruption(comm, rank, p, &w);
+    const int every = (int)p->output.checkpoint_every;
+    if (rc == GPA_OK && (why || (every > 0 && (s->step % every == 0 || reason)))) {
+      double bytes, seconds;
+      rc = gpa_checkpoint_write(s, p->output.checkpoint_file, &bytes, &seconds);
+      w.last_checkpoint = seconds;
+      char running[96];
+      snprintf(running, sizeof running, "running: checkpoint at step %lld", (long long)s->step);
+      if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_output_sync(out, s, running));
+      if (rc == GPA_OK && rank == 0 && !d->quiet)
+        printf("checkpoint at step %lld: %s, %.1f MB in %.3f s (%.0f MB/s)\n",
+               (long long)s->step, p->output.checkpoint_file, bytes / 1e6, seconds,
+               bytes / 1e6 / seconds);
+    }
+    gpa_timer_stop(&s->timers, GPA_T_IO);
+    if (rc) break;
+    if (s->step == kill_at) raise(SIGKILL); /* fault injection: a crash of every rank */
+    if (why) {
+      d->interrupted = why;
+      snprintf(d->status, sizeof d->status, "interrupted at step %lld (%s); restart from %s",
+               (long long)s->step, interruption_name(why), p->output.checkpoint_file);
+      if (rank == 0 && (why & STOP_FILE)) unlink(p->output.stop_file);
+      break;
+    }
+  }
+  if (rc) return rc;
+  if (reason) snprintf(d->status, sizeof d->status, "completed: %s", reason);
+
+  /* theta must be the same on every rank: a broken invariant is a bug, not a user error. */
+  int same = 0;
+  GPA_CHECK(gpa_comm_identical(comm, s->disc.theta,
+                               sizeof(double) * (size_t)s->disc.net.n_params, &same));
+  if (!same) return GPA_ERROR(GPA_ERR_INTERNAL, "theta differs across ranks");
+
+  gpa_timer_start(&s->timers, GPA_T_IO);
+  rc = gpa_comm_agree(comm, gpa_output_end(out, s, d->status, !d->interrupted));
+  gpa_timer_stop(&s->timers, GPA_T_IO);
+  gpa_timer_stop(&s->timers, GPA_T_TOTAL);
+  if (rc) return rc;
+  if (!d->quiet && !d->interrupted && rank == 0) {
+    double wall = MPI_Wtime() - t0;
+    printf("%s after %lld steps in %.3f s (%.1f steps/s); wrote %s\n", d->status,
+           (long long)s->step, wall, wall > 0 ? (double)s->step / wall : 0.0, p->output.file);
+  }
+  return GPA_OK;
+}

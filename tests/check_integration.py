@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""check_integration.py OUT.h5 DATA.h5 REPORT.json: the integrated file has the layout and
+contents promised, and the correction of batch 1 brought it closer to the batch-free truth
+(/X_ref of DATA.h5) than the uncorrected data, in distribution (energy distance)."""
+import json
+import sys
+
+import h5py
+import numpy as np
+
+
+def energy(a, b):
+    def mean_dist(x, y):
+        return np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)).mean()
+    return 2 * mean_dist(a, b) - mean_dist(a, a) - mean_dist(b, b)
+
+
+out, data, report = sys.argv[1:4]
+with h5py.File(out, "r") as f, h5py.File(data, "r") as d:
+    assert f.attrs["format"] == b"gpa-integrated", f.attrs["format"]
+    X, origin = f["/X"][()], f["/obs/origin"][()]
+    n_src = int((origin == 0).sum())
+    k = f["/latent"].shape[1]
+    assert X.dtype == np.float32 and X.shape == (120, 60), X.shape
+    assert f["/baseline/X"].shape == X.shape and f["/latent_before"].shape == (120, k)
+    assert f["/pca/components"].shape == (k * 60,) and f["/pca/mean"].shape == (60,)
+    assert list(f["/var/gene_ids"][()]) == list(d["/var/gene_ids"][()])
+    assert [s for s in f["/obs/label_names"][()]] == [b"alpha", b"beta", b"gamma"]
+    ev = f["/pca/explained_variance_ratio"][()]
+    assert np.all(np.diff(ev) <= 1e-12) and ev.sum() <= 1 + 1e-9
+    truth = d["/X_ref"][()][d["/obs/batch"][()] == 1]
+    before = d["/X"][()][d["/obs/batch"][()] == 1]
+    corrected, baseline = X[:n_src], f["/baseline/X"][()][:n_src]
+    e_before, e_gpa, e_base = energy(before, truth), energy(corrected, truth), energy(baseline, truth)
+    print(f"energy distance to the batch-free truth: before {e_before:.3f}, "
+          f"baseline {e_base:.3f}, gpa {e_gpa:.3f}")
+    assert e_gpa < 0.5 * e_before, "the correction did not approach the truth"
+    for name in ("alpha", "beta", "gamma"):
+        run = f"/labels/run_files"
+    files = [s.decode() for s in f["/labels/run_files"][()]]
+    assert len(files) == 3
+r = json.load(open(report))
+for name, v in r["labels"].items():
+    for space in ("latent", "gene"):
+        assert set("DRSGF") <= set(v[space]), v[space].keys()
+        assert v[space]["G"] < v[space]["D"], (name, space, v[space])
+    for key in ("label_accuracy_before", "label_accuracy_after", "neighbours_kept"):
+        assert 0 <= v[key] <= 1, (name, key, v[key])
+print("ok:", out, "has the integrated layout; G < D for every label in both spaces")

@@ -1,0 +1,96 @@
+#!/bin/bash
+# gpa integrate end to end on small data with a known batch effect (tests/make_integration_data
+# .py): layout-v1 input on 1 and 2 ranks (the same result), AnnData input (CSR and dense, genes
+# matched by id across two files), and every kind of bad data refused with one line, a non-zero
+# exit and no output.
+set -u
+gpa=$(realpath "$1") mpiexec=$2 compare=$(realpath "$3") src=$4
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+fail() { echo "FAIL: $*"; exit 1; }
+run() { "$mpiexec" -q "$@"; }
+python3=/usr/bin/python3
+$python3 "$src/tests/make_integration_data.py" . || fail "test data"
+deck=$src/tests/decks/integrate.yml
+
+for n in 1 2; do
+  run -n $n "$gpa" integrate "$deck" --output out$n.h5 --report out$n.json > log$n.txt 2>&1 ||
+    { cat log$n.txt; fail "integrate on $n ranks"; }
+  $python3 "$src/tests/check_integration.py" out$n.h5 batches.h5 out$n.json || fail "check ($n)"
+done
+"$compare" out1.h5 out2.h5 1e-6 /X /latent /baseline/X /pca/singular_values ||
+  fail "1 and 2 ranks differ"
+grep -q "checks:" log2.txt || fail "no report printed"
+echo "ok: 1 and 2 ranks agree"
+
+# The PCA picture: a PNG from an integrate output, a one-line refusal of anything else.
+if $python3 -c "import matplotlib" 2> /dev/null; then
+  $python3 "$src/postproc/plot_integration.py" out2.h5 -o pca.png > plot.txt 2>&1 ||
+    { cat plot.txt; fail "plot_integration"; }
+  [ "$(head -c 8 pca.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "not a PNG"
+  $python3 "$src/postproc/plot_integration.py" batches.h5 -o no.png > plot.txt 2>&1 &&
+    fail "plot_integration accepted a data file"
+  grep -q "not a gpa integrate output" plot.txt && [ ! -e no.png ] ||
+    { cat plot.txt; fail "plot_integration message"; }
+  echo "ok: PCA picture"
+else
+  echo "note: python3-matplotlib missing; the picture is not checked"
+fi
+
+if $python3 -c "import anndata" 2> /dev/null; then
+  run -n 2 "$gpa" integrate "$deck" -P integrate.source_file=source.h5ad \
+    -P integrate.target_file=target.h5ad -P integrate.source_batch=[] \
+    -P integrate.target_batch=[] -P integrate.batch_key= -P integrate.label_key=cell_type \
+    --output ad.h5 --report ad.json > logad.txt 2>&1 || { cat logad.txt; fail "h5ad"; }
+  grep -q "note: 55 genes are in both files (source 60, target 58)" logad.txt ||
+    { cat logad.txt; fail "gene matching note"; }
+  $python3 - << 'PY' || fail "h5ad result"
+import h5py, json
+import numpy as np
+f = h5py.File("ad.h5", "r")
+assert f["/X"].shape == (120, 55), f["/X"].shape
+genes = [g.decode() for g in f["/var/gene_ids"][()]]
+assert genes == sorted(genes) and len(set(genes)) == 55 and "EXTRA1" not in genes
+r = json.load(open("ad.json"))
+assert sorted(r["labels"]) == ["alpha", "beta", "gamma"], r["labels"].keys()
+print("ok: AnnData CSR source and dense target, 55 shared genes, labels matched by name")
+PY
+  run -n 2 "$gpa" integrate "$deck" -P integrate.source_file=both.h5ad \
+    -P integrate.label_key=cell_type --output both_out.h5 > logboth.txt 2>&1 ||
+    { cat logboth.txt; fail "h5ad, one file"; }
+  $python3 - << 'PY' || fail "h5ad output"
+import anndata
+import numpy as np
+a = anndata.read_h5ad("both_out.h5ad")
+assert a.shape == (120, 60), a.shape
+assert {"batch", "cell_type", "depth", "gpa_origin", "gpa_label"} <= set(a.obs.columns), a.obs.columns
+orig = anndata.read_h5ad("both.h5ad")
+assert np.allclose(a.obs["depth"].to_numpy(), np.r_[orig.obs["depth"][60:], orig.obs["depth"][:60]])
+assert list(a.obs["batch"][:60].unique()) == ["b1"] and list(a.obs["batch"][60:].unique()) == ["b0"]
+assert a.obsm["X_gpa"].shape == (120, 10) and a.obsm["X_pca"].shape == (120, 10)
+assert "labels" in a.uns["gpa_report"]
+print("ok: one AnnData file in, an .h5ad out with X corrected, obsm['X_gpa'] and the original obs")
+PY
+else
+  echo "note: python3-anndata missing; the .h5ad part is skipped"
+fi
+
+refuse() { # expected message, then gpa options
+  local expect=$1
+  shift
+  run -n 2 "$gpa" integrate "$deck" --output bad.h5 "$@" > out.txt 2> err.txt && fail "accepted: $*"
+  [ "$(wc -l < err.txt)" -eq 1 ] && grep -qF -- "$expect" err.txt || { cat err.txt; fail "message: $*"; }
+  ls bad.h5* > /dev/null 2>&1 && fail "output left behind: $*"
+  echo "ok: $(cat err.txt)"
+}
+refuse "bad_nox.h5: no dataset /X (samples x genes)" -P integrate.source_file=bad_nox.h5
+refuse "share no gene ids" -P integrate.target_file=bad_genes.h5 -P integrate.target_batch=[]
+refuse "label 'gamma' has 20 source and 0 target samples" -P integrate.source_file=bad_label.h5
+refuse "bad_nan.h5: /X of sample 70, gene 5 holds NaN or Inf" -P integrate.source_file=bad_nan.h5
+refuse "integrate.components: 200 components need at least 201 samples" \
+  -P integrate.components=200
+refuse "integrate.source_batch: batches.h5 has no batch 7" -P integrate.source_batch=[7]
+refuse "no obs column 'tissue'" -P integrate.label_key=tissue
+refuse "cannot open 'missing.h5': No such file or directory" -P integrate.source_file=missing.h5
+echo "all integration tests passed"
