@@ -8,6 +8,7 @@ packages=(
   libblis-dev liblapack-dev libscalapack-openmpi-dev    # BLAS, LAPACK, ScaLAPACK
   libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5
   libyaml-dev librandom123-dev                          # decks, counter-based random numbers
+  zlib1g-dev dataset-fashion-mnist                      # IDX (gzip) images, Fashion-MNIST
   libcmocka-dev procps                                  # unit tests; pkill for the fault tests
   python3-h5py python3-matplotlib python3-numpy         # postproc/
   python3-anndata                                       # .h5ad files in the integration tests

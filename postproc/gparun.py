@@ -16,6 +16,11 @@ Layout of a run file, as written by the solver:
                            max_speed, wall_time
     /trajectory/positions  [F, N, d] stored frames (absent when trajectories
     /trajectory/step       [F]       are off)
+    /generated/initial     [G, d] extra particles moved by the field but never
+    /generated/final       [G, d] trained on (absent when there are none)
+    /trajectory/generated  [F, G, d] the generated particles at the same frames
+    /labels/<set>          [rows] int32 class of each row of target, particles,
+                           generated (labelled targets, e.g. Fashion-MNIST)
     /discriminator/theta   [n_params] final network parameters
 
 Strings are fixed-length and come back from h5py as bytes; this module
@@ -49,6 +54,8 @@ def _value(v):
         return [_value(x) for x in v.tolist()]
     if isinstance(v, np.generic):
         return v.item()
+    if isinstance(v, h5py.Empty):  # a null dataspace: an empty list
+        return []
     return v
 
 
@@ -147,6 +154,39 @@ class RunFile:
             return None, None
         return (self._read("trajectory/step"),
                 self._read("trajectory/positions"))
+
+    @property
+    def generated_initial(self):
+        return self._read("generated/initial")
+
+    @property
+    def generated_final(self):
+        return self._read("generated/final")
+
+    def trajectory_generated(self):
+        """Returns (steps [F], generated [F, G, d]), or (None, None)."""
+        if "trajectory/generated" not in self._h5:
+            return None, None
+        return (self._read("trajectory/step"),
+                self._read("trajectory/generated"))
+
+    def labels(self, which):
+        """Class of each row of "target", "particles" or "generated" (int
+        array), or None when the file has no /labels/<which>."""
+        x = self._read(f"labels/{which}")
+        return None if x is None else np.asarray(x).astype(np.int64)
+
+    def dataset(self, name):
+        """The h5py dataset `name` itself, to read slices of it (e.g. one
+        trajectory frame), or None if absent; valid while the file is open."""
+        obj = self._h5.get(name)
+        return obj if isinstance(obj, h5py.Dataset) else None
+
+    def attribute(self, name, default=None):
+        """A root attribute as a plain Python value."""
+        if name not in self._h5.attrs:
+            return default
+        return _value(self._h5.attrs[name])
 
     @property
     def dim(self):

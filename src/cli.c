@@ -12,7 +12,9 @@ void gpa_cli_usage(FILE *out) {
         "       gpa integrate DECK.yml [-P section.key=value ...] [--output FILE.h5]\n"
         "                          [--report FILE.json]  transport one data set onto another\n"
         "       gpa transport --field RUN.h5 --input IN.h5[:/dataset] --output OUT.h5\n"
+        "                          [--labels IN.h5[:/labels]]\n"
         "                          move new points through a run's learned vector field\n"
+        "                          (the points' classes for a class-conditional field)\n"
         "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S]\n"
         "                          draw K new source particles and move them likewise\n"
         "       gpa metrics A.h5[:/dataset] B.h5[:/dataset] [--blur 0.05] [--scaling 0.5]\n"
@@ -67,11 +69,12 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
     } else if (!strncmp(a, "--restart=", 10)) {
       cli->restart = a + 10;
     } else if (!strcmp(a, "--field") || !strcmp(a, "--input") || !strcmp(a, "--n") ||
-               !strcmp(a, "--seed")) {
+               !strcmp(a, "--seed") || !strcmp(a, "--labels")) {
       if (i + 1 >= argc) return GPA_ERROR(GPA_ERR_USAGE, "%s needs a value", a);
       const char *v = argv[++i];
       if (!strcmp(a, "--field")) cli->field = v;
       if (!strcmp(a, "--input")) cli->input = v;
+      if (!strcmp(a, "--labels")) cli->labels = v;
       if (!strcmp(a, "--n") || !strcmp(a, "--seed")) {
         char *end;
         long long k = strtoll(v, &end, 10);

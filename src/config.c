@@ -40,17 +40,19 @@ struct pdef {
    "(0,s),(s,0),(s,s),(0,0) (s = spacing), in coordinates offset, offset+1 of R^dim; "        \
    "student_t and gen_gaussian (density ~ exp(-|x|^beta)) with iid coordinates; swiss_roll "  \
    "in R^3; sierpinski carpet (one uniform point per filled cell; dim 3 puts it in the "      \
-   "z = 0 plane); file: rows of an HDF5 dataset"},                                            \
+   "z = 0 plane); file: rows of an HDF5 dataset; logistic: iid logistic(mean, scale) "       \
+   "coordinates (the paper's image noise); fashion_mnist: Fashion-MNIST images (pixels / 255, "\
+   "28 x 28 = 784 coordinates) of the chosen classes, picked by the seed"},                                            \
   {SEC, "n", GPA_PT_INT, OFF(M.n), N, "[1, inf)", NULL, NULL,                                 \
    "number of samples (file: default all rows; set it to take the first n rows)"},            \
   {SEC, "dim", GPA_PT_INT, OFF(M.dim), "2", "[1, inf)", NULL, NULL,                           \
    "dimension d (file: the dataset's number of columns)"},                                    \
   {SEC, "mean", GPA_PT_REAL, OFF(M.mean), MEAN, "(-inf, inf)", NULL,                          \
-   "gaussian|student_t|gen_gaussian", "location, the same in every coordinate"},              \
+   "gaussian|student_t|gen_gaussian|logistic", "location, the same in every coordinate"},              \
   {SEC, "std", GPA_PT_REAL, OFF(M.std), STD, "(0, inf)", NULL, "gaussian|mixture",            \
    "standard deviation (mixture: of each component)"},                                        \
   {SEC, "scale", GPA_PT_REAL, OFF(M.scale), "1.0", "(0, inf)", NULL,                          \
-   "student_t|gen_gaussian", "scale factor of each coordinate"},                              \
+   "student_t|gen_gaussian|logistic", "scale factor of each coordinate"},                              \
   {SEC, "nu", GPA_PT_REAL, OFF(M.nu), "1.0", "(0, inf)", NULL, "student_t",                   \
    "degrees of freedom"},                                                                     \
   {SEC, "beta", GPA_PT_REAL, OFF(M.beta), "0.4", "(0, inf)", NULL, "gen_gaussian",            \
@@ -65,10 +67,17 @@ struct pdef {
    "side of the square [0, side]^2 holding the carpet"},                                      \
   {SEC, "noise", GPA_PT_REAL, OFF(M.noise), "0.0", "[0, inf)", NULL, "swiss_roll",            \
    "standard deviation of Gaussian noise added to each coordinate"},                          \
-  {SEC, "file", GPA_PT_STRING, OFF(M.file), "\"\"", NULL, NULL, "file",                       \
-   "HDF5 file holding the samples"},                                                          \
+  {SEC, "file", GPA_PT_STRING, OFF(M.file), "\"\"", NULL, NULL, "file|fashion_mnist",        \
+   "file: HDF5 file holding the samples; fashion_mnist: gzipped IDX images (\"\": Debian's "    \
+   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)"},                          \
   {SEC, "dataset", GPA_PT_STRING, OFF(M.dataset), "/X", NULL, NULL, "file",                   \
-   "dataset [rows, d] in that file (float32 or float64)"}
+   "dataset [rows, d] in that file (float32 or float64)"},                                    \
+  {SEC, "labels_file", GPA_PT_STRING, OFF(M.labels_file), "\"\"", NULL, NULL, "fashion_mnist", \
+   "gzipped IDX labels of the images (\"\": the images' file name with labels-idx1 for "       \
+   "images-idx3)"},                                                                           \
+  {SEC, "classes", GPA_PT_INTLIST, OFF(M.classes), "[]", "[0, 9]", NULL, "fashion_mnist",     \
+   "classes drawn ([]: all ten); the n samples are split evenly between them (default 200: "  \
+   "200 of one class, or 20 of each of the ten)"}
 
 static const struct pdef table[] = {
     {"run", "seed", GPA_PT_INT, OFF(run.seed), "0", "[0, inf)", NULL, NULL,
@@ -107,6 +116,25 @@ static const struct pdef table[] = {
      "particles stay double)"},
     {"network", "power_iterations", GPA_PT_INT, OFF(network.power_iterations), "1", "[1, 100]",
      NULL, NULL, "spectral: power iterations per update (the vectors persist across updates)"},
+    {"network", "conv_channels", GPA_PT_INTLIST, OFF(network.conv_channels), "[]", "[1, inf)",
+     NULL, NULL,
+     "output channels of the convolutions in front of the dense layers (at most 4; []: none); "
+     "each kernel is normalised like the matrix [in_channels * k * k][out_channels]"},
+    {"network", "image_shape", GPA_PT_INTLIST, OFF(network.image_shape), "[]", "[1, inf)", NULL,
+     NULL, "[channels, height, width] of the input images, stored channel-last ([]: [1, s, s] "
+     "with s * s = dim)"},
+    {"network", "conv_kernel", GPA_PT_INT, OFF(network.conv_kernel), "5", "[1, 15]", NULL, NULL,
+     "side k of the square convolution kernels"},
+    {"network", "conv_stride", GPA_PT_INT, OFF(network.conv_stride), "2", "[1, 4]", NULL, NULL,
+     "stride of the convolutions (\"same\" padding: output side ceil(side / stride))"},
+    {"network", "conv_activation", GPA_PT_ENUM, OFF(network.conv_activation), "leaky_relu", NULL,
+     GPA_ACT_NAMES, NULL, "activation after each convolution"},
+    {"network", "dropout", GPA_PT_REAL, OFF(network.dropout), "0.0", "[0, 1)", NULL, NULL,
+     "probability of zeroing each convolution output while phi is trained (never when the "
+     "particles move); the kept ones are scaled by 1 / (1 - dropout)"},
+    {"network", "conditional", GPA_PT_BOOL, OFF(network.conditional), "false", NULL, NULL, NULL,
+     "one output per class: phi(x) is the output of x's class (labelled targets; particle i "
+     "takes the class of target i mod M)"},
 
     {"divergence", "kind", GPA_PT_ENUM, OFF(divergence.kind), "kl", NULL, GPA_DIV_NAMES, NULL,
      "kl: KL, Donsker-Varadhan form; kl-lt: KL, Legendre form with trained nu; alpha: "
@@ -207,7 +235,7 @@ static const struct pdef table[] = {
 };
 
 enum { N_KEYS = (int)(sizeof table / sizeof table[0]) };
-_Static_assert(N_KEYS <= 128, "struct gpa_deck holds at most 128 keys");
+_Static_assert(N_KEYS <= 192, "struct gpa_deck holds at most 192 keys");
 
 static const char *const sections[] = {"run",       "source",     "target",    "generated",
                                        "network",   "divergence", "optimizer", "transport",
@@ -491,8 +519,8 @@ static int set_scalar(struct gpa_deck *d, int i, const char *text, int quoted) {
     }
     for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", ")) {
       int64_t v;
-      if (list.n == GPA_MAX_HIDDEN)
-        return key_error(d, i, "at most %d entries", GPA_MAX_HIDDEN);
+      if (list.n == GPA_INT_LIST_MAX)
+        return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
       if (parse_int(tok, &v)) return key_error(d, i, "expected an integer, got '%s'", tok);
       if (!in_range(k->range, (double)v, why, sizeof why))
         return key_error(d, i, "entry %s: %s", tok, why);
@@ -549,8 +577,8 @@ static int set_from_node(struct gpa_deck *d, int i, yaml_document_t *doc, yaml_n
       if (!item || item->type != YAML_SCALAR_NODE)
         return key_error(d, i, "expected a list of integers");
       const char *text = (const char *)item->data.scalar.value;
-      if (list.n == GPA_MAX_HIDDEN)
-        return key_error(d, i, "at most %d entries", GPA_MAX_HIDDEN);
+      if (list.n == GPA_INT_LIST_MAX)
+        return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
       if (parse_int(text, &v)) return key_error(d, i, "expected an integer, got '%s'", text);
       if (!in_range(k->range, (double)v, why, sizeof why))
         return key_error(d, i, "entry %s: %s", text, why);
@@ -721,6 +749,17 @@ static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_param
   case GPA_DIST_SIERPINSKI:
     if (q->dim != 2 && q->dim != 3) return key_error(d, idim, "the carpet needs dim 2 or 3");
     break;
+  case GPA_DIST_FASHION_MNIST:
+    if (set_by(d, idim) && q->dim != 784)
+      return key_error(d, idim, "Fashion-MNIST images have 784 pixels, not %lld",
+                       (long long)q->dim);
+    q->dim = 784;
+    for (int j = 0; j < q->classes.n; j++)
+      for (int k = 0; k < j; k++)
+        if (q->classes.v[j] == q->classes.v[k])
+          return key_error(d, find_key(sec, "classes"), "class %lld is listed twice",
+                           (long long)q->classes.v[j]);
+    break;
   case GPA_DIST_FILE:
     if (!q->file[0]) return key_error(d, find_key(sec, "file"), "kind 'file' needs a file name");
     if (!set_by(d, idim)) q->dim = 0; /* from the file */
@@ -729,6 +768,34 @@ static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_param
   default:
     break;
   }
+  return GPA_OK;
+}
+
+static int check_network(struct gpa_deck *d) {
+  struct gpa_params *p = &d->p;
+  if (p->network.widths.n > GPA_MAX_HIDDEN)
+    return key_error(d, find_key("network", "widths"), "at most %d hidden layers",
+                     GPA_MAX_HIDDEN);
+  const struct gpa_int_list *conv = &p->network.conv_channels, *img = &p->network.image_shape;
+  if (conv->n > GPA_MAX_CONV)
+    return key_error(d, find_key("network", "conv_channels"), "at most %d convolutions",
+                     GPA_MAX_CONV);
+  const int64_t dim = p->target.dim ? p->target.dim : p->source.dim;
+  if (conv->n > 0 && dim > 0) {
+    int ii = find_key("network", "image_shape");
+    if (img->n == 0) {
+      int64_t s = (int64_t)llround(sqrt((double)dim));
+      if (s * s != dim)
+        return key_error(d, ii, "the convolutions need image_shape: dim %lld is not a square",
+                         (long long)dim);
+    } else if (img->n != 3 || img->v[0] * img->v[1] * img->v[2] != dim) {
+      return key_error(d, ii, "expected [channels, height, width] with product dim = %lld",
+                       (long long)dim);
+    }
+  }
+  if (p->network.conditional && p->target.kind != GPA_DIST_FASHION_MNIST)
+    return key_error(d, find_key("network", "conditional"),
+                     "a conditional phi needs labelled targets (target.kind fashion_mnist)");
   return GPA_OK;
 }
 
@@ -744,6 +811,7 @@ int gpa_deck_validate(struct gpa_deck *d) {
   }
   int ia = find_key("divergence", "alpha");
   if (set_by(d, ia) && !applies(p, ia)) warn_unused(d, ia);
+  GPA_CHECK(check_network(d));
   if (!p->output.file[0]) {
     const char *base = d->path[0] ? strrchr(d->path, '/') : NULL;
     base = base ? base + 1 : (d->path[0] ? d->path : "gpa_run.yml");
@@ -907,13 +975,14 @@ void gpa_params_reference(FILE *out) {
     fprintf(out, "\n%s:\n", sections[s]);
     for (int i = 0; i < N_KEYS; i++) {
       if (strcmp(table[i].section, sections[s]) != 0) continue;
-      char line[512];
+      char line[1024];
       snprintf(line, sizeof line, "%s", table[i].doc);
       print_wrapped(out, line);
       if (table[i].choices) {
         char list[256];
         choices_text(table[i].choices, list, sizeof list);
-        fprintf(out, "  # one of: %s\n", list);
+        snprintf(line, sizeof line, "one of: %s", list);
+        print_wrapped(out, line);
       }
       if (table[i].range) fprintf(out, "  # range: %s\n", table[i].range);
       if (table[i].kinds) {

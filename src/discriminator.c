@@ -46,6 +46,17 @@ void gpa_disc_destroy(struct gpa_disc *dc) {
   gpa_free(&dc->w);
 }
 
+void gpa_disc_set_rows(struct gpa_disc *dc, int64_t p_offset, int64_t t_offset,
+                       const int32_t *particle_labels, const int32_t *target_labels,
+                       const int32_t *generated_labels) {
+  gpa_mlp_set_row_keys(&dc->net, 0, dc->n, (uint64_t)p_offset);
+  gpa_mlp_set_row_keys(&dc->net, dc->n, dc->m, (uint64_t)(dc->N + t_offset));
+  if (particle_labels) gpa_mlp_set_labels(&dc->net, 0, dc->n, particle_labels);
+  if (target_labels) gpa_mlp_set_labels(&dc->net, dc->n, dc->m, target_labels);
+  if (generated_labels) gpa_mlp_set_labels(&dc->net, dc->n + dc->m, dc->g, generated_labels);
+  gpa_disc_theta_changed(dc);
+}
+
 void gpa_disc_load(struct gpa_disc *dc, const double *y) {
   if (dc->n > 0) memcpy(dc->x, y, sizeof(double) * (size_t)(dc->n * dc->dim));
   dc->particles_ready = 0;
@@ -99,6 +110,13 @@ int gpa_disc_objective(struct gpa_disc *dc, double *J) {
 }
 
 int gpa_disc_gradient(struct gpa_disc *dc, double *J) {
+  /* With dropout the passes of an update use its own masks; every other pass uses none. */
+  const int dropout = dc->net.dropout > 0.0;
+  if (dropout) {
+    dc->net.training = 1;
+    dc->net.dropout_round = (uint64_t)dc->updates;
+    gpa_disc_theta_changed(dc);
+  }
   forward_rows(dc);
   const double nu = nu_of(dc);
   const double *phi = dc->net.out;
@@ -115,6 +133,10 @@ int gpa_disc_gradient(struct gpa_disc *dc, double *J) {
                          &dnu);
   gpa_mlp_backward(&dc->net, dc->theta, dc->x, dc->w, dc->n + dc->m, dc->grad);
   if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] = dnu;
+  if (dropout) {
+    dc->net.training = 0;
+    gpa_disc_theta_changed(dc);
+  }
   GPA_CHECK(gpa_allreduce_sum(dc->comm, dc->grad, dc->net.n_params));
   if (dc->net.nu_off >= 0) dc->grad[dc->net.nu_off] -= 1.0;
   flush_gradient_noise(dc->grad, dc->net.n_params);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gpa/idx.h"
 #include "gpa/io.h"
 #include "gpa/rng.h"
 
@@ -92,13 +93,204 @@ void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t strea
     if (d == 3) x[2] = 0.0;
     break;
   }
+  case GPA_DIST_LOGISTIC:
+    for (int64_t j = 0; j < d; j++) {
+      double u = gpa_rng_uniform(&rng); /* in (0, 1): the logit is finite */
+      x[j] = q->mean + q->scale * log(u / (1.0 - u));
+    }
+    break;
   default:
     for (int64_t j = 0; j < d; j++) x[j] = NAN;
     break;
   }
 }
 
+/* ------------------------------------------------------------------------- Fashion-MNIST */
+
+enum { FASHION_SIDE = 28, FASHION_PIXELS = FASHION_SIDE * FASHION_SIDE, FASHION_CLASSES = 10 };
+static const char FASHION_IMAGES[] =
+    "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+int gpa_dist_n_classes(const struct gpa_dist_params *q) {
+  return q->kind == GPA_DIST_FASHION_MNIST ? FASHION_CLASSES : 0;
+}
+
+/* Prefixes the recorded message of a failure with "section.key: " (when section is given). */
+static int keyed(int rc, const char *section, const char *key) {
+  if (rc == GPA_OK || !section) return rc;
+  char msg[1200];
+  snprintf(msg, sizeof msg, "%s.%s: %s", section, key, gpa_error_message());
+  gpa_error_set_message(rc, msg);
+  return rc;
+}
+
+/* The images' and the labels' file names, defaults resolved. */
+static int fashion_paths(const struct gpa_dist_params *q, const char *section,
+                         char images[GPA_PATH_MAX], char labels[GPA_PATH_MAX]) {
+  snprintf(images, GPA_PATH_MAX, "%s", q->file[0] ? q->file : FASHION_IMAGES);
+  if (q->labels_file[0]) {
+    snprintf(labels, GPA_PATH_MAX, "%s", q->labels_file);
+    return GPA_OK;
+  }
+  const char *from = "images-idx3", *to = "labels-idx1"; /* same length */
+  char *last = NULL;
+  snprintf(labels, GPA_PATH_MAX, "%s", images);
+  for (char *at = strstr(labels, from); at; at = strstr(at + 1, from)) last = at;
+  if (!last)
+    return keyed(GPA_ERROR(GPA_ERR_INPUT,
+                           "no labels file given, and '%s' has no 'images-idx3' in its name to "
+                           "replace by 'labels-idx1'",
+                           images),
+                 section, "labels_file");
+  memcpy(last, to, strlen(to));
+  return GPA_OK;
+}
+
+/* Samples of class position k (of K) among n: i = k, k + K, ... */
+static int64_t class_share(int64_t n, int64_t k, int64_t K) {
+  return n > k ? (n - k + K - 1) / K : 0;
+}
+
+/* Rank 0: reads the labels (and the images, or only their header) and checks them against each
+ * other and against n samples of the chosen classes.  Errors are keyed with `section` when
+ * given ("target.file: ..."). */
+static int fashion_load(const struct gpa_dist_params *q, const char *section, int with_images,
+                        int64_t n, struct gpa_idx *images, struct gpa_idx *labels) {
+  memset(images, 0, sizeof *images);
+  memset(labels, 0, sizeof *labels);
+  char ipath[GPA_PATH_MAX], lpath[GPA_PATH_MAX];
+  GPA_CHECK(fashion_paths(q, section, ipath, lpath));
+  int rc = with_images ? gpa_idx_read(ipath, 3, images) : gpa_idx_read_header(ipath, 3, images);
+  GPA_CHECK(keyed(rc, section, "file"));
+  if (images->dims[1] != FASHION_SIDE || images->dims[2] != FASHION_SIDE)
+    return keyed(GPA_ERROR(GPA_ERR_INPUT, "%s: images are %lldx%lld, expected %dx%d", ipath,
+                           (long long)images->dims[1], (long long)images->dims[2], FASHION_SIDE,
+                           FASHION_SIDE),
+                 section, "file");
+  GPA_CHECK(keyed(gpa_idx_read(lpath, 1, labels), section, "labels_file"));
+  if (labels->dims[0] != images->dims[0])
+    return keyed(GPA_ERROR(GPA_ERR_INPUT, "%s: %lld images but %s has %lld labels", ipath,
+                           (long long)images->dims[0], lpath, (long long)labels->dims[0]),
+                 section, "labels_file");
+  int64_t have[256] = {0};
+  for (int64_t i = 0; i < labels->count; i++) have[labels->data[i]]++;
+  for (int c = FASHION_CLASSES; c < 256; c++)
+    if (have[c] > 0)
+      for (int64_t i = 0; i < labels->count; i++)
+        if (labels->data[i] == c)
+          return keyed(GPA_ERROR(GPA_ERR_INPUT, "%s: label %d of image %lld is not a class 0-9",
+                                 lpath, c, (long long)i),
+                       section, "labels_file");
+  const int64_t K = q->classes.n > 0 ? q->classes.n : FASHION_CLASSES;
+  for (int64_t k = 0; k < K; k++) {
+    int64_t c = q->classes.n > 0 ? q->classes.v[k] : k, need = class_share(n, k, K);
+    if (c < 0 || c >= FASHION_CLASSES)
+      return keyed(GPA_ERROR(GPA_ERR_INPUT, "class %lld is not a class 0-9", (long long)c),
+                   section, "classes");
+    if (have[c] < need)
+      return keyed(GPA_ERROR(GPA_ERR_INPUT,
+                             "%s: class %lld has %lld images, %lld needed (%lld samples over "
+                             "%lld class%s)",
+                             lpath, (long long)c, (long long)have[c], (long long)need,
+                             (long long)n, (long long)K, K == 1 ? "" : "es"),
+                   section, "n");
+  }
+  return GPA_OK;
+}
+
+/* Rank 0: the n samples as bytes, sel [n][784], and their classes, lab [n].  Sample i is pick
+ * i / K of class classes[i % K]; each class's picks are a partial Fisher-Yates shuffle of its
+ * images (in file order), keyed on (seed, stream, class). */
+static int fashion_select(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
+                          int64_t n, uint8_t *sel, int32_t *lab) {
+  struct gpa_idx images, labels;
+  int rc = fashion_load(q, NULL, 1, n, &images, &labels);
+  int64_t *pool = NULL;
+  if (rc == GPA_OK) rc = gpa_alloc_array(&pool, (size_t)labels.count + 1, sizeof(int64_t));
+  const int64_t K = q->classes.n > 0 ? q->classes.n : FASHION_CLASSES;
+  for (int64_t k = 0; k < K && rc == GPA_OK; k++) {
+    const int64_t c = q->classes.n > 0 ? q->classes.v[k] : k, need = class_share(n, k, K);
+    int64_t m = 0;
+    for (int64_t i = 0; i < labels.count; i++)
+      if (labels.data[i] == c) pool[m++] = i;
+    struct gpa_rng rng;
+    gpa_rng_init(&rng, seed, stream, (uint64_t)c);
+    for (int64_t t = 0; t < need; t++) {
+      int64_t j = t + (int64_t)(gpa_rng_uniform(&rng) * (double)(m - t));
+      if (j >= m) j = m - 1;
+      int64_t pick = pool[j];
+      pool[j] = pool[t];
+      pool[t] = pick;
+      const int64_t i = t * K + k;
+      memcpy(sel + i * FASHION_PIXELS, images.data + pick * FASHION_PIXELS, FASHION_PIXELS);
+      lab[i] = (int32_t)c;
+    }
+  }
+  gpa_free(&pool);
+  gpa_idx_free(&images);
+  gpa_idx_free(&labels);
+  if (rc != GPA_OK) return gpa_error_trace(rc, __FILE__, __LINE__);
+  return GPA_OK;
+}
+
+static int bcast_bytes(MPI_Comm comm, void *buf, size_t bytes) {
+  unsigned char *p = buf;
+  while (bytes > 0) { /* MPI counts are int */
+    int chunk = bytes > (1u << 30) ? (1 << 30) : (int)bytes;
+    GPA_MPI(MPI_Bcast(p, chunk, MPI_BYTE, 0, comm));
+    p += chunk;
+    bytes -= (size_t)chunk;
+  }
+  return GPA_OK;
+}
+
+/* Collective: rank 0 reads the files and selects all part.n_global samples; every rank takes
+ * its block. */
+static int fashion_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
+                          uint32_t stream, struct gpa_part part, double *x, int32_t *labels) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  const int64_t n = part.n_global;
+  uint8_t *sel = NULL;
+  int32_t *lab = NULL;
+  int rc = GPA_OK;
+  if (q->dim != FASHION_PIXELS)
+    rc = GPA_ERROR(GPA_ERR_INPUT, "fashion_mnist: dim is %lld, images have %d pixels",
+                   (long long)q->dim, FASHION_PIXELS);
+  if (rc == GPA_OK) rc = gpa_alloc_array(&sel, (size_t)n * FASHION_PIXELS, 1);
+  if (rc == GPA_OK) rc = gpa_alloc_array(&lab, (size_t)n, sizeof(int32_t));
+  if (rc == GPA_OK && rank == 0) rc = fashion_select(q, seed, stream, n, sel, lab);
+  rc = gpa_comm_agree(comm, rc);
+  if (rc == GPA_OK) rc = bcast_bytes(comm, sel, (size_t)n * FASHION_PIXELS);
+  if (rc == GPA_OK) rc = bcast_bytes(comm, lab, (size_t)n * sizeof(int32_t));
+  if (rc == GPA_OK)
+    for (int64_t i = 0; i < part.n_local; i++) {
+      const uint8_t *img = sel + (part.offset + i) * FASHION_PIXELS;
+      for (int j = 0; j < FASHION_PIXELS; j++) x[i * FASHION_PIXELS + j] = img[j] / 255.0;
+      if (labels) labels[i] = lab[part.offset + i];
+    }
+  gpa_free(&sel);
+  gpa_free(&lab);
+  if (rc != GPA_OK) return gpa_error_trace(rc, __FILE__, __LINE__);
+  return GPA_OK;
+}
+
+/* Collective: rank 0 checks the files' headers, the labels and the class counts for q->n. */
+static int fashion_resolve(MPI_Comm comm, const struct gpa_dist_params *q, const char *section) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  int rc = GPA_OK;
+  if (rank == 0) {
+    struct gpa_idx images, labels;
+    rc = fashion_load(q, section, 0, q->n, &images, &labels);
+    gpa_idx_free(&images);
+    gpa_idx_free(&labels);
+  }
+  return gpa_comm_agree(comm, rc);
+}
+
 int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *section) {
+  if (q->kind == GPA_DIST_FASHION_MNIST) return fashion_resolve(comm, q, section);
   if (q->kind != GPA_DIST_FILE) return GPA_OK;
   char what[64];
   snprintf(what, sizeof what, "%s.file", section);
@@ -118,7 +310,11 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
 }
 
 int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
-                    uint32_t stream, struct gpa_part part, double *x) {
+                    uint32_t stream, struct gpa_part part, double *x, int32_t *labels) {
+  if (q->kind == GPA_DIST_FASHION_MNIST)
+    return fashion_sample(comm, q, seed, stream, part, x, labels);
+  if (labels)
+    for (int64_t i = 0; i < part.n_local; i++) labels[i] = -1;
   if (q->kind == GPA_DIST_FILE)
     return gpa_data_read_rows(comm, q->file, q->dataset, part.offset, part.n_local, q->dim, x);
   int32_t *cells = NULL;

@@ -9,6 +9,7 @@
 #include "gpa/distributions.h"
 #include "gpa/integrator.h"
 #include "gpa/io.h"
+#include "gpa/linalg.h"
 #include "gpa/mlp.h"
 #include "gpa/rng.h"
 
@@ -27,12 +28,12 @@ static int replay_field(void *ctx, int stage, const double *y, double *v) {
   const double *theta = r->theta + (stage < r->stored ? stage : 0) * r->net.n_params;
   gpa_mlp_forward(&r->net, theta, y, 0, r->rows);
   gpa_mlp_input_grad(&r->net, theta, 0, r->rows, v);
-  for (int64_t i = 0; i < r->rows * r->net.width[0]; i++) v[i] = -v[i];
+  for (int64_t i = 0; i < r->rows * r->net.in_dim; i++) v[i] = -v[i];
   return GPA_OK;
 }
 
 int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params *p,
-                     struct gpa_part part, double *x, int64_t *steps) {
+                     struct gpa_part part, double *x, const int32_t *labels, int64_t *steps) {
   (void)comm;
   if (!gpa_h5_exists(run, "/field/theta"))
     return GPA_ERROR(GPA_ERR_INPUT, "--field: %s has no /field (the run did not store its field: "
@@ -47,6 +48,13 @@ int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params 
   int rc = GPA_OK;
   if (nd != 3 || dims[2] != r.net.n_params)
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /field/theta does not match the run's network", run->path);
+  if (rc == GPA_OK && r.net.n_out > 1) {
+    if (labels)
+      gpa_mlp_set_labels(&r.net, 0, part.n_local, labels);
+    else
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: the field is class-conditional: give the points' "
+                                    "classes (--labels FILE.h5:/dataset)", run->path);
+  }
   r.stored = (int)dims[1];
   r.rows = part.n_local;
   const int64_t T = dims[0], per_step = r.stored * r.net.n_params;
@@ -74,15 +82,16 @@ int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params 
   return rc;
 }
 
-/* Splits "file.h5:/path" (default dataset /X). */
-static void split_spec(const char *spec, char *file, size_t fsize, char *dataset, size_t dsize) {
+/* Splits "file.h5:/path" (default dataset `def`). */
+static void split_spec(const char *spec, const char *def, char *file, size_t fsize, char *dataset,
+                       size_t dsize) {
   const char *colon = strrchr(spec, ':');
   if (colon && colon[1] == '/') {
     snprintf(file, fsize, "%.*s", (int)(colon - spec), spec);
     snprintf(dataset, dsize, "%s", colon + 1);
   } else {
     snprintf(file, fsize, "%s", spec);
-    snprintf(dataset, dsize, "/X");
+    snprintf(dataset, dsize, "%s", def);
   }
 }
 
@@ -104,9 +113,33 @@ static int run_params(struct gpa_h5 *run, struct gpa_params *p) {
   return rc;
 }
 
+/* Classes 0-9 of rows part.offset ... of the 1-D dataset `name` of `f` (n_rows values). */
+static int read_labels(struct gpa_h5 *f, const char *name, int64_t n_rows, struct gpa_part part,
+                       int64_t period, int32_t *labels) {
+  int nd;
+  int64_t dims[3];
+  GPA_CHECK(gpa_h5_shape(f, name, &nd, dims));
+  if (nd != 1 || (period == 0 && dims[0] != n_rows))
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s must hold one class per point (%lld values)",
+                     f->path, name, (long long)n_rows);
+  int64_t *all;
+  GPA_CHECK(gpa_alloc_array(&all, (size_t)dims[0] + 1, sizeof(int64_t)));
+  int rc = gpa_h5_read_i64(f, name, all, dims[0]);
+  for (int64_t i = 0; rc == GPA_OK && i < part.n_local; i++) {
+    int64_t v = all[period ? (part.offset + i) % dims[0] : part.offset + i];
+    if (v < 0 || v > 9)
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s[%lld] = %lld is not a class 0-9", f->path, name,
+                     (long long)(part.offset + i), (long long)v);
+    labels[i] = (int32_t)v;
+  }
+  gpa_free(&all);
+  return rc;
+}
+
 static int write_result(MPI_Comm comm, const char *path, const struct gpa_params *p,
-                        struct gpa_part part, const double *x0, const double *x, int64_t steps,
-                        const char *field, const char *origin) {
+                        struct gpa_part part, const double *x0, const double *x,
+                        const int32_t *labels, int64_t steps, const char *field,
+                        const char *origin) {
   int rank;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   char tmp[GPA_PATH_MAX + 16];
@@ -123,6 +156,8 @@ static int write_result(MPI_Comm comm, const char *path, const struct gpa_params
     rc = gpa_h5_write_rows(&f, "/particles/initial", x0, part, d, "points before the flow");
   if (rc == GPA_OK)
     rc = gpa_h5_write_rows(&f, "/particles/final", x, part, d, "points moved by the field");
+  if (rc == GPA_OK && labels)
+    rc = gpa_h5_write_i32_rows(&f, "/labels", labels, part, "class of each point");
   if (f.file >= 0 && gpa_h5_close(&f) != GPA_OK && rc == GPA_OK) rc = GPA_ERR_IO;
   if (rank == 0) {
     if (rc == GPA_OK && rename(tmp, path) != 0)
@@ -140,13 +175,16 @@ int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli) {
   GPA_CHECK(gpa_h5_open(&run, comm, cli->field, 0, "--field"));
   struct gpa_params p;
   int rc = run_params(&run, &p);
+  /* The run's BLIS kernels (they round differently), so that a replay is exact. */
+  gpa_linalg_setup(1, rc == GPA_OK && p.network.conv_channels.n > 0);
   const int64_t d = p.source.dim;
   struct gpa_part part = {0, 0, 0};
   double *x = NULL, *x0 = NULL;
+  int32_t *labels = NULL;
   char origin[GPA_PATH_MAX + 300] = "";
   if (rc == GPA_OK && !strcmp(cli->command, "transport")) {
     char file[GPA_PATH_MAX], dataset[256];
-    split_spec(cli->input, file, sizeof file, dataset, sizeof dataset);
+    split_spec(cli->input, "/X", file, sizeof file, dataset, sizeof dataset);
     snprintf(origin, sizeof origin, "%s:%s", file, dataset);
     int64_t dims[2];
     rc = gpa_data_shape(comm, file, dataset, "--input", dims);
@@ -158,6 +196,17 @@ int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli) {
       rc = gpa_alloc_array(&x, (size_t)(part.n_local * d + 1), sizeof(double));
     }
     if (rc == GPA_OK) rc = gpa_data_read_rows(comm, file, dataset, part.offset, part.n_local, d, x);
+    if (rc == GPA_OK && cli->labels) { /* the points' classes, for a conditional field */
+      char lfile[GPA_PATH_MAX], ldataset[256];
+      split_spec(cli->labels, "/labels", lfile, sizeof lfile, ldataset, sizeof ldataset);
+      struct gpa_h5 lf;
+      rc = gpa_alloc_array(&labels, (size_t)part.n_local + 1, sizeof(int32_t));
+      if (rc == GPA_OK) rc = gpa_h5_open(&lf, comm, lfile, 0, "--labels");
+      if (rc == GPA_OK) {
+        rc = read_labels(&lf, ldataset, dims[0], part, 0, labels);
+        gpa_h5_close(&lf);
+      }
+    }
   } else if (rc == GPA_OK) { /* sample */
     if (p.source.kind == GPA_DIST_FILE)
       rc = GPA_ERROR(GPA_ERR_INPUT, "gpa sample: the run's source is a file; use gpa transport");
@@ -166,22 +215,31 @@ int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli) {
              (unsigned long long)seed, GPA_STREAM_SAMPLE);
     part = gpa_partition(cli->n, rank, size);
     if (rc == GPA_OK) rc = gpa_alloc_array(&x, (size_t)(part.n_local * d + 1), sizeof(double));
-    if (rc == GPA_OK) rc = gpa_dist_sample(comm, &p.source, seed, GPA_STREAM_SAMPLE, part, x);
+    if (rc == GPA_OK)
+      rc = gpa_dist_sample(comm, &p.source, seed, GPA_STREAM_SAMPLE, part, x, NULL);
+    /* A conditional field: the new points take the targets' classes in turn, as the run's
+     * particles did. */
+    if (rc == GPA_OK && p.network.conditional) {
+      rc = gpa_alloc_array(&labels, (size_t)part.n_local + 1, sizeof(int32_t));
+      if (rc == GPA_OK) rc = read_labels(&run, "/labels/target", 0, part, 1, labels);
+    }
   }
   rc = gpa_comm_agree(comm, rc);
   if (rc == GPA_OK) rc = gpa_alloc_array(&x0, (size_t)(part.n_local * d + 1), sizeof(double));
   if (rc == GPA_OK) memcpy(x0, x, sizeof(double) * (size_t)(part.n_local * d));
   int64_t steps = 0;
   double t0 = MPI_Wtime();
-  if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_field_replay(comm, &run, &p, part, x, &steps));
+  if (rc == GPA_OK)
+    rc = gpa_comm_agree(comm, gpa_field_replay(comm, &run, &p, part, x, labels, &steps));
   double seconds = MPI_Wtime() - t0;
   gpa_h5_close(&run);
   if (rc == GPA_OK)
-    rc = write_result(comm, cli->output, &p, part, x0, x, steps, cli->field, origin);
+    rc = write_result(comm, cli->output, &p, part, x0, x, labels, steps, cli->field, origin);
   if (rc == GPA_OK && rank == 0 && !cli->quiet)
     printf("moved %lld points through %lld steps of %s in %.3f s; wrote %s\n",
            (long long)part.n_global, (long long)steps, cli->field, seconds, cli->output);
   gpa_free(&x);
   gpa_free(&x0);
+  gpa_free(&labels);
   return rc;
 }

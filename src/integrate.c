@@ -574,7 +574,7 @@ int gpa_integrate_command(MPI_Comm comm, const struct gpa_cli *cli, double start
     if (in.rank == 0) gpa_params_dump(stdout, &deck.p);
     return GPA_OK;
   }
-  gpa_linalg_setup(in.p.run.flush_denormals);
+  gpa_linalg_setup(in.p.run.flush_denormals, 0);
   int rc = integrate(&in, cli, &deck);
   destroy(&in);
   return rc;

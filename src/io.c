@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <yaml.h>
+#include <zlib.h>
 
 #include "gpa/linalg.h"
 #include "gpa_config.h"
@@ -283,6 +284,21 @@ int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struc
 int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x,
                           struct gpa_part part, int64_t dim, const char *description) {
   return write_rows(f, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, x, part, dim, description);
+}
+
+int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
+                          struct gpa_part part, const char *description) {
+  hsize_t dims[1] = {(hsize_t)part.n_global}, mdims[1] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1)};
+  hid_t fspace = H5Screate_simple(1, dims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
+  if (part.n_local > 0) {
+    hsize_t start[1] = {(hsize_t)part.offset}, count[1] = {(hsize_t)part.n_local};
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  return create_write(f, name, H5T_STD_I32LE, H5T_NATIVE_INT32, fspace, mspace, v, description,
+                      NULL);
 }
 
 int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
@@ -691,6 +707,7 @@ int gpa_h5_write_code(struct gpa_h5 *f) {
   GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis", gpa_linalg_blis_version()));
   GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis_kernels", gpa_linalg_arch()));
   GPA_CHECK(gpa_h5_attr_string(f, "/code", "libyaml", yaml_get_version_string()));
+  GPA_CHECK(gpa_h5_attr_string(f, "/code", "zlib", zlibVersion()));
   GPA_CHECK(gpa_h5_attr_i64(f, "/code", "mpi_ranks", &ranks, 1));
   return GPA_OK;
 }

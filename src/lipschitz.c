@@ -13,21 +13,18 @@ int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int 
   lp->method = method;
   lp->active = isfinite(L);
   lp->L = L;
-  lp->n_layers = m->n_layers;
-  lp->c = lp->active ? pow(L, 1.0 / m->n_layers) : INFINITY;
+  lp->n_layers = gpa_mlp_matrices(m, lp->w_off, lp->rows, lp->cols);
+  lp->c = lp->active ? pow(L, 1.0 / lp->n_layers) : INFINITY;
   lp->iterations = iterations;
   int64_t total = 0, max_cols = 1;
-  for (int l = 0; l < m->n_layers; l++) {
-    lp->rows[l] = m->width[l];
-    lp->cols[l] = m->width[l + 1];
-    lp->w_off[l] = m->w_off[l];
+  for (int l = 0; l < lp->n_layers; l++) {
     lp->u_off[l] = total;
     total += lp->rows[l];
     if (lp->cols[l] > max_cols) max_cols = lp->cols[l];
   }
   GPA_CHECK(gpa_alloc_array(&lp->u, (size_t)total, sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&lp->v, (size_t)max_cols, sizeof(double)));
-  for (int l = 0; l < m->n_layers; l++) {
+  for (int l = 0; l < lp->n_layers; l++) {
     double *u = lp->u + lp->u_off[l];
     for (int64_t i = 0; i < lp->rows[l]; i++) {
       struct gpa_rng rng;

@@ -56,7 +56,13 @@ static void banner(const struct gpa_solver *s, const char *deck) {
          gpa_choice_name(GPA_INT_NAMES, p->transport.integrator), p->transport.dt,
          (long long)p->transport.max_steps);
   printf("  phi: ");
+  for (int l = 0; l < net->n_conv; l++)
+    printf("conv %lldx%lld/%lld %lld->%lld (%lldx%lld), ", (long long)net->conv[l].k,
+           (long long)net->conv[l].k, (long long)net->conv[l].stride, (long long)net->conv[l].cin,
+           (long long)net->conv[l].cout, (long long)net->conv[l].hout,
+           (long long)net->conv[l].wout);
   for (int l = 0; l <= net->n_layers; l++) printf("%s%lld", l ? "-" : "", (long long)net->width[l]);
+  if (net->n_out > 1) printf(" (class-conditional)");
   printf(" (%lld parameters, %s), %s lr %g x %lld updates per step\n", (long long)net->n_params,
          gpa_choice_name(GPA_PREC_NAMES, p->network.precision),
          gpa_choice_name(GPA_OPT_NAMES, p->optimizer.kind), p->optimizer.lr,
@@ -95,7 +101,7 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
     if (rank == 0) gpa_params_dump(stdout, &deck.p);
     return GPA_OK;
   }
-  gpa_linalg_setup(deck.p.run.flush_denormals);
+  gpa_linalg_setup(deck.p.run.flush_denormals, deck.p.network.conv_channels.n > 0);
 
   /* A restart reads its checkpoint first: `auto` field storage keeps the checkpoint's
    * choice. */
@@ -182,12 +188,11 @@ int main(int argc, char **argv) {
     if (!strcmp(cli.command, "run")) {
       rc = cmd_run(comm, &cli, started);
     } else if (!strcmp(cli.command, "transport") || !strcmp(cli.command, "sample")) {
-      gpa_linalg_setup(1);
-      rc = gpa_field_command(comm, &cli);
+      rc = gpa_field_command(comm, &cli); /* BLIS set up as the run's */
     } else if (!strcmp(cli.command, "integrate")) {
       rc = gpa_integrate_command(comm, &cli, started);
     } else if (!strcmp(cli.command, "metrics")) {
-      gpa_linalg_setup(1);
+      gpa_linalg_setup(1, 0);
       rc = gpa_metrics_command(comm, &cli);
     } else if (!strcmp(cli.command, "reference")) {
       if (rank == 0) gpa_params_reference(stdout);

@@ -69,6 +69,9 @@ static int write_xdmf(struct gpa_runfile *rf, const struct gpa_solver *s) {
 
 static int append_frame(struct gpa_runfile *rf, struct gpa_solver *s) {
   GPA_CHECK(gpa_h5_series_append_rows(&rf->h5, "/trajectory/positions", s->y, s->ppart, s->dim));
+  if (s->gpart.n_global > 0)
+    GPA_CHECK(gpa_h5_series_append_rows(&rf->h5, "/trajectory/generated",
+                                        s->y + s->ppart.n_local * s->dim, s->gpart, s->dim));
   GPA_CHECK(gpa_h5_series_append(&rf->h5, "/trajectory/step", H5T_NATIVE_INT64, &s->step, 1));
   if (rf->frames < rf->frames_capacity) rf->frame_steps[rf->frames] = s->step;
   rf->frames++;
@@ -87,6 +90,12 @@ static int create_trajectory(struct gpa_runfile *rf, struct gpa_solver *s) {
   int64_t row[2] = {s->ppart.n_global, s->dim};
   GPA_CHECK(gpa_h5_series_create(&rf->h5, "/trajectory/positions", H5T_IEEE_F64LE, 2, row,
                                  "particle positions [frame][particle][coordinate]"));
+  if (s->gpart.n_global > 0) {
+    int64_t grow[2] = {s->gpart.n_global, s->dim};
+    GPA_CHECK(gpa_h5_series_create(&rf->h5, "/trajectory/generated", H5T_IEEE_F64LE, 2, grow,
+                                   "generated particles at the same frames "
+                                   "[frame][particle][coordinate]"));
+  }
   return gpa_h5_series_create(&rf->h5, "/trajectory/step", H5T_STD_I64LE, 0, NULL,
                               "particle step of each frame");
 }
@@ -139,6 +148,15 @@ int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
                                 s->gpart, s->dim,
                                 "initial generated particles [particle][coordinate]: source "
                                 "samples moved by the field, never trained on"));
+  if (s->ylab) {
+    GPA_CHECK(gpa_h5_write_i32_rows(f, "/labels/target", s->xlab, s->tpart,
+                                    "class of each target sample"));
+    GPA_CHECK(gpa_h5_write_i32_rows(f, "/labels/particles", s->ylab, s->ppart,
+                                    "class of each particle (that of target i mod M)"));
+    if (s->gpart.n_global > 0)
+      GPA_CHECK(gpa_h5_write_i32_rows(f, "/labels/generated", s->glab, s->gpart,
+                                      "class of each generated particle"));
+  }
   GPA_CHECK(create_series(rf, s));
   if (s->p.output.trajectory_every > 0) GPA_CHECK(append_frame(rf, s));
   return GPA_OK;
@@ -183,6 +201,8 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
     GPA_CHECK(frames_up_to(rf, step, &rf->frames));
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/step", rf->frames));
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/positions", rf->frames));
+    if (gpa_h5_exists(f, "/trajectory/generated"))
+      GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/generated", rf->frames));
   } else if (s->p.output.trajectory_every > 0) {
     GPA_CHECK(create_trajectory(rf, s));
   }

@@ -50,6 +50,7 @@ static int setup_solver(struct gpa_solver *s) {
   GPA_CHECK(gpa_disc_create(&s->disc, s->comm, &s->p, s->dim, s->ppart.n_global,
                             s->tpart.n_global, s->ppart.n_local, s->tpart.n_local,
                             s->gpart.n_local, s->x));
+  gpa_disc_set_rows(&s->disc, s->ppart.offset, s->tpart.offset, s->ylab, s->xlab, s->glab);
   GPA_CHECK(gpa_integrator_create(&s->integ, s->p.transport.integrator, (int64_t)ny));
   GPA_CHECK(gpa_monitor_create(&s->mon, s->p.transport.max_steps));
   const int64_t np = s->disc.net.n_params;
@@ -76,6 +77,33 @@ static int allocate(struct gpa_solver *s) {
   return GPA_OK;
 }
 
+/* Labelled targets: every rank gathers the M target classes; particle i and generated particle
+ * i take the class of target i mod M (so classes keep their proportions whatever N). */
+static int assign_labels(struct gpa_solver *s) {
+  const int64_t M = s->tpart.n_global;
+  int32_t *all;
+  int *counts, *displs;
+  GPA_CHECK(gpa_alloc_array(&all, (size_t)M + 1, sizeof(int32_t)));
+  GPA_CHECK(gpa_alloc_array(&counts, (size_t)s->size, sizeof(int)));
+  GPA_CHECK(gpa_alloc_array(&displs, (size_t)s->size, sizeof(int)));
+  for (int r = 0; r < s->size; r++) {
+    struct gpa_part q = gpa_partition(M, r, s->size);
+    counts[r] = (int)q.n_local;
+    displs[r] = (int)q.offset;
+  }
+  int rc = MPI_Allgatherv(s->xlab, (int)s->tpart.n_local, MPI_INT32_T, all, counts, displs,
+                          MPI_INT32_T, s->comm);
+  gpa_free(&counts);
+  gpa_free(&displs);
+  if (rc == MPI_SUCCESS) {
+    for (int64_t i = 0; i < s->ppart.n_local; i++) s->ylab[i] = all[(s->ppart.offset + i) % M];
+    for (int64_t i = 0; i < s->gpart.n_local; i++) s->glab[i] = all[(s->gpart.offset + i) % M];
+  }
+  gpa_free(&all);
+  if (rc != MPI_SUCCESS) return gpa_mpi_error(rc, "MPI_Allgatherv");
+  return GPA_OK;
+}
+
 static int start(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p) {
   memset(s, 0, sizeof *s);
   s->comm = comm;
@@ -99,15 +127,23 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
   s->tpart = gpa_partition(s->p.target.n, s->rank, s->size);
   s->gpart = gpa_partition(s->p.generated.n, s->rank, s->size);
   GPA_CHECK(allocate(s));
+  if (gpa_dist_n_classes(&s->p.target) > 0) {
+    GPA_CHECK(gpa_alloc_array(&s->xlab, (size_t)s->tpart.n_local + 1, sizeof(int32_t)));
+    GPA_CHECK(gpa_alloc_array(&s->ylab, (size_t)s->ppart.n_local + 1, sizeof(int32_t)));
+    GPA_CHECK(gpa_alloc_array(&s->glab, (size_t)s->gpart.n_local + 1, sizeof(int32_t)));
+  }
   const uint64_t seed = (uint64_t)s->p.run.seed;
-  GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y));
-  GPA_CHECK(gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x));
+  GPA_CHECK(
+      gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_SOURCE, s->ppart, s->y, NULL));
+  GPA_CHECK(
+      gpa_dist_sample(comm, &s->p.target, seed, GPA_STREAM_TARGET, s->tpart, s->x, s->xlab));
+  if (s->xlab) GPA_CHECK(assign_labels(s));
   if (s->p.generated.n > 0) {
     if (s->p.source.kind == GPA_DIST_FILE)
       return GPA_ERROR(GPA_ERR_INPUT, "generated.n: generated particles need a built-in source "
                                       "distribution, not source.kind 'file'");
     GPA_CHECK(gpa_dist_sample(comm, &s->p.source, seed, GPA_STREAM_GENERATED, s->gpart,
-                              s->y + s->ppart.n_local * s->dim));
+                              s->y + s->ppart.n_local * s->dim, NULL));
   }
   return setup_solver(s);
 }
@@ -135,6 +171,9 @@ void gpa_solver_destroy(struct gpa_solver *s) {
   gpa_free(&s->y_prev);
   gpa_free(&s->vel);
   gpa_free(&s->x);
+  gpa_free(&s->xlab);
+  gpa_free(&s->ylab);
+  gpa_free(&s->glab);
   gpa_free(&s->field);
 }
 

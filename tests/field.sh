@@ -28,6 +28,27 @@ for v in "euler retrain" "heun retrain" "rk4 frozen"; do
   echo "ok: $v: replays equal the run's particles and generated particles bit for bit"
 done
 
+# A class-conditional CNN with dropout: its field replays bit for bit given the classes, and
+# refuses to replay without them.
+run -n 2 "$gpa" run "$src/tests/decks/mpi_images.yml" -P output.store_field=on --output c.h5 \
+  --quiet || fail "conditional run"
+run -n 3 "$gpa" transport --field c.h5 --input c.h5:/particles/initial \
+  --labels c.h5:/labels/particles --output t.h5 --quiet || fail "conditional transport"
+"$compare" t.h5 c.h5 0 /particles/final /labels=/labels/particles > /dev/null ||
+  fail "conditional replay differs"
+run -n 2 "$gpa" transport --field c.h5 --input c.h5:/particles/initial --output t.h5 \
+  2> err.txt && fail "conditional replay without classes accepted"
+grep -q "the field is class-conditional" err.txt || { cat err.txt; fail "message"; }
+run -n 2 "$gpa" sample --field c.h5 --n 12 --output s.h5 --quiet || fail "conditional sample"
+/usr/bin/python3 -c "
+import h5py, numpy as np
+s, c = h5py.File('s.h5'), h5py.File('c.h5')
+t = c['/labels/target'][:]
+assert (s['/labels'][:] == t[np.arange(12) % len(t)]).all()
+assert np.isfinite(s['/particles/final'][:]).all()
+" || fail "conditional sample labels"
+echo "ok: a class-conditional field replays bit for bit with its classes"
+
 python3=/usr/bin/python3
 $python3 - f.h5 f.xmf << 'PY' || fail "XDMF sidecar"
 import sys, xml.dom.minidom, h5py

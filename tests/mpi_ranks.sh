@@ -27,3 +27,22 @@ for v in "${variants[@]}"; do
   done
   echo "ok: 1, 2, 3 ranks agree to 1e-9 ($v)"
 done
+
+# The convolutional, conditional discriminator with dropout (needs dataset-fashion-mnist).
+if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  for n in 1 2 3; do
+    "$mpiexec" -n $n "$gpa" run "$src/tests/decks/mpi_images.yml" --output "$tmp/i$n.h5" --quiet
+  done
+  for n in 2 3; do
+    if ! "$compare" "$tmp/i1.h5" "$tmp/i$n.h5" 1e-9 /discriminator/theta /particles/final \
+        /generated/final /monitor/divergence /monitor/kinetic_energy /trajectory/positions \
+        /trajectory/generated /labels/particles /labels/target; then
+      echo "FAIL: 1 and $n ranks differ (images)"
+      exit 1
+    fi
+  done
+  echo "ok: 1, 2, 3 ranks agree to 1e-9 (conditional CNN with dropout on Fashion-MNIST)"
+else
+  echo "FAIL: dataset-fashion-mnist is not installed (jobs/install-deps.sh installs it)"
+  exit 1
+fi

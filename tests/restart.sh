@@ -115,4 +115,17 @@ interrupt sigterm TERM
 interrupt stopfile stopfile
 [ -e stopfile.stop ] && fail "stop file left behind"
 interrupt walltime walltime -P run.max_wall_time=3
+
+# The class-conditional CNN with dropout (masks keyed on the update count): killed at step 4,
+# restarted from the step-4 checkpoint, bit for bit.
+imgs=$src/tests/decks/mpi_images.yml
+run -n 2 "$gpa" run "$imgs" --output imgref.h5 --quiet || fail "images: reference run"
+GPA_FAULT_KILL_AT_STEP=4 run -n 2 "$gpa" run "$imgs" -P output.checkpoint_every=2 \
+  --output img.h5 --quiet > /dev/null 2>&1 && fail "images: the killed run exited 0"
+run -n 2 "$gpa" run "$imgs" -P output.checkpoint_every=2 --output img.h5 \
+  --restart img.ckpt.h5 --quiet || fail "images: restart"
+"$compare" img.h5 imgref.h5 0 /discriminator/theta /particles/final /generated/final \
+  /trajectory/positions /trajectory/generated /monitor/divergence > /dev/null ||
+  fail "images: differs after restart"
+echo "ok: conditional CNN with dropout: killed at step 4, restarted, bit for bit"
 echo "all restart tests passed"

@@ -132,7 +132,7 @@ static void test_errors(void **state) {
   expect_error("network:\n  widths: [32, 0]\n",
                "deck.yml:2: network.widths: entry 0: must be >= 1");
   expect_error("network:\n  widths: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
-               "deck.yml:2: network.widths: at most 8 entries");
+               "deck.yml:2: network.widths: at most 8 hidden layers");
   expect_error("optimizer:\n  reset_moments: maybe\n",
                "deck.yml:2: optimizer.reset_moments: expected true or false, got 'maybe'");
   expect_error("source:\n  dim: 3\n", "deck.yml:2: source.dim: source.dim is 3 but target.dim is 2");

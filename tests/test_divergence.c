@@ -49,8 +49,8 @@ static double estimate(int kind, double L, int updates, double lr) {
   p.optimizer.epochs = updates;
   static double y[N], x[N];
   struct gpa_part all = {N, N, 0};
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.source, 3, GPA_STREAM_SOURCE, all, y));
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.target, 3, GPA_STREAM_TARGET, all, x));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.source, 3, GPA_STREAM_SOURCE, all, y, NULL));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.target, 3, GPA_STREAM_TARGET, all, x, NULL));
   sample_w1 = w1_sorted(y, x, N);
   struct gpa_disc dc;
   TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, 1, N, N, N, N, 0, x));

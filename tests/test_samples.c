@@ -61,10 +61,10 @@ static void test_rank_independence(void **state) {
     struct gpa_dist_params q = dist(kinds[k], dim);
     q.n = 101;
     double whole[101 * 3], parts[101 * 3];
-    TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, gpa_partition(101, 0, 1), whole));
+    TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, gpa_partition(101, 0, 1), whole, NULL));
     for (int r = 0; r < 3; r++) {
       struct gpa_part part = gpa_partition(101, r, 3);
-      TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, part, parts + part.offset * dim));
+      TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, part, parts + part.offset * dim, NULL));
     }
     assert_memory_equal(whole, parts, sizeof(double) * 101 * (size_t)dim);
   }
@@ -76,7 +76,7 @@ static void test_mixture(void **state) {
   q.offset = 5;
   enum { K = 4000 };
   double *x = malloc(sizeof(double) * K * 12);
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 1, 2, gpa_partition(K, 0, 1), x));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 1, 2, gpa_partition(K, 0, 1), x, NULL));
   int count[4] = {0};
   for (int i = 0; i < K; i++) {
     for (int j = 0; j < 12; j++)
@@ -94,7 +94,7 @@ static void test_carpet(void **state) {
   struct gpa_dist_params q = dist(GPA_DIST_SIERPINSKI, 3);
   enum { K = 4096 };
   double *x = malloc(sizeof(double) * K * 3);
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 1, 2, gpa_partition(K, 0, 1), x));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 1, 2, gpa_partition(K, 0, 1), x, NULL));
   static int hits[81 * 81];
   memset(hits, 0, sizeof hits);
   for (int i = 0; i < K; i++) {
@@ -120,11 +120,11 @@ static void test_heavy_tails(void **state) {
   g.beta = 2.0; /* exp(-x^2): variance 1/2 */
   enum { K = 100000 };
   double *x = malloc(sizeof(double) * K);
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &t, 4, 1, gpa_partition(K, 0, 1), x));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &t, 4, 1, gpa_partition(K, 0, 1), x, NULL));
   double s2 = 0;
   for (int i = 0; i < K; i++) s2 += x[i] * x[i];
   ASSERT_CLOSE(s2 / K, 3.0, 0.1, 0); /* t(3): variance nu / (nu - 2) */
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &g, 4, 1, gpa_partition(K, 0, 1), x));
+  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &g, 4, 1, gpa_partition(K, 0, 1), x, NULL));
   s2 = 0;
   for (int i = 0; i < K; i++) s2 += x[i] * x[i];
   ASSERT_CLOSE(s2 / K, 0.5, 0.02, 0);

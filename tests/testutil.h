@@ -37,7 +37,7 @@
   int main(int argc, char **argv) {                                                       \
     MPI_Init(&argc, &argv);                                                               \
     gpa_io_setup();                                                                       \
-    gpa_linalg_setup(1);                                                                  \
+    gpa_linalg_setup(1, 0);                                                               \
     if (gpa_comm_setup(MPI_COMM_WORLD) != GPA_OK) return 1;                               \
     int failed = cmocka_run_group_tests(tests, NULL, NULL);                               \
     gpa_comm_teardown();                                                                  \

@@ -19,6 +19,7 @@ struct gpa_cli {
   const char *report;   /* --report FILE.json (integrate) */
   const char *field;    /* --field RUN.h5 (transport, sample) */
   const char *input;    /* --input FILE.h5:/dataset (transport) */
+  const char *labels;   /* --labels FILE.h5:/dataset (transport through a conditional field) */
   long long n;          /* --n K (sample) */
   long long seed;       /* --seed S (sample); -1: the run's */
   const char *sets[2];  /* metrics: the two sample sets */

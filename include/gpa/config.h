@@ -13,7 +13,7 @@
 
 #include "gpa/error.h"
 
-enum { GPA_PATH_MAX = 1024, GPA_MAX_HIDDEN = 8 };
+enum { GPA_PATH_MAX = 1024, GPA_MAX_HIDDEN = 8, GPA_INT_LIST_MAX = 16, GPA_MAX_CONV = 4 };
 
 /* Built-in source/target distributions (names in GPA_DIST_NAMES, same order). */
 enum gpa_dist_kind {
@@ -24,8 +24,11 @@ enum gpa_dist_kind {
   GPA_DIST_SWISS_ROLL,
   GPA_DIST_SIERPINSKI,
   GPA_DIST_FILE,
+  GPA_DIST_LOGISTIC,
+  GPA_DIST_FASHION_MNIST,
 };
-#define GPA_DIST_NAMES "gaussian|mixture|student_t|gen_gaussian|swiss_roll|sierpinski|file"
+#define GPA_DIST_NAMES \
+  "gaussian|mixture|student_t|gen_gaussian|swiss_roll|sierpinski|file|logistic|fashion_mnist"
 
 enum gpa_activation { GPA_ACT_RELU, GPA_ACT_LEAKY_RELU, GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME };
 #define GPA_ACT_NAMES "relu|leaky_relu|smooth_relu"
@@ -54,7 +57,7 @@ enum gpa_field_storage { GPA_FIELD_AUTO, GPA_FIELD_ON, GPA_FIELD_OFF };
 
 struct gpa_int_list {
   int n;
-  int64_t v[GPA_MAX_HIDDEN];
+  int64_t v[GPA_INT_LIST_MAX];
 };
 
 struct gpa_dist_params {
@@ -71,8 +74,10 @@ struct gpa_dist_params {
   int64_t level;   /* sierpinski level */
   double side;     /* sierpinski: side of the square */
   double noise;    /* swiss_roll: Gaussian noise std */
-  char file[GPA_PATH_MAX];
+  char file[GPA_PATH_MAX];    /* file: HDF5 file; fashion_mnist: IDX images ("": Debian's) */
   char dataset[256];
+  char labels_file[GPA_PATH_MAX]; /* fashion_mnist: IDX labels ("": beside the images) */
+  struct gpa_int_list classes;    /* fashion_mnist: classes drawn (empty: all) */
 };
 
 struct gpa_params {
@@ -94,6 +99,12 @@ struct gpa_params {
     int normalization; /* enum gpa_normalization */
     int64_t power_iterations;
     int precision; /* enum gpa_precision */
+    struct gpa_int_list conv_channels; /* output channels of the convolutions (empty: none) */
+    struct gpa_int_list image_shape;   /* [C, H, W] of the input images (empty: [1, s, s]) */
+    int64_t conv_kernel, conv_stride;
+    int conv_activation; /* enum gpa_activation */
+    double dropout;      /* after each convolution, during training only */
+    bool conditional;    /* one output per class; phi(x, class of x) */
   } network;
   struct {
     int kind; /* enum gpa_divergence_kind */
@@ -147,8 +158,8 @@ struct gpa_deck {
   struct gpa_params p;
   char path[GPA_PATH_MAX]; /* the deck file, "" when none */
   int n_keys;
-  int origin[128]; /* enum gpa_origin, per key of the table */
-  int line[128];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
+  int origin[192]; /* enum gpa_origin, per key of the table */
+  int line[192];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
   int n_warnings;  /* settings that are ignored, e.g. source.nu with a gaussian source */
   char warnings[8][GPA_PATH_MAX + 200];
 };

@@ -42,6 +42,12 @@ int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params 
                     const double *targets);
 void gpa_disc_destroy(struct gpa_disc *dc);
 
+/* Not collective: places the rows in the global order (particle i is global row p_offset + i,
+ * target j is N + t_offset + j: dropout masks follow global rows) and, for a conditional
+ * network, gives their classes (particles [n], targets [m], generated [g]; NULL: none). */
+void gpa_disc_set_rows(struct gpa_disc *dc, int64_t p_offset, int64_t t_offset,
+                       const int32_t *particle_labels, const int32_t *target_labels,
+                       const int32_t *generated_labels);
 /* Not collective: sets the particle rows to y [n][dim]. */
 void gpa_disc_load(struct gpa_disc *dc, const double *y);
 /* Collective: J at the current theta and particle rows. */

@@ -48,6 +48,9 @@ int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, i
 /* The same for float32 rows, stored as float32. */
 int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x,
                           struct gpa_part part, int64_t dim, const char *description);
+/* Sharded 1-D int32 data [part.n_global], each rank writing its block. */
+int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
+                          struct gpa_part part, const char *description);
 /* Replicated 1-D data of n numbers. */
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
                      const char *description, const char *units);

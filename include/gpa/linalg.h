@@ -5,12 +5,14 @@
 
 #include <stdint.h>
 
-/* Chooses BLIS kernels before BLIS starts: when BLIS_ARCH_TYPE is not set and the CPU has AVX2
+/* Chooses BLIS kernels before BLIS starts, when BLIS_ARCH_TYPE is not set: with
+ * `large_products` (convolutional networks) and AVX-512, the `skx` kernels; otherwise, with AVX2
  * and FMA, the `haswell` kernels (BLIS's automatic choice falls back to slow generic code on
  * CPUs whose brand it does not know; `haswell` is also the fastest for the skinny products of
- * small networks).  Set BLIS_ARCH_TYPE yourself to choose others (0 = skx, AVX-512).  Also
- * flushes denormals to zero on this thread when `flush_denormals`.  Call before any BLIS use. */
-void gpa_linalg_setup(int flush_denormals);
+ * small networks, where `skx` is several times slower).  Set BLIS_ARCH_TYPE yourself to choose
+ * others.  Also flushes denormals to zero on this thread when `flush_denormals`.  Call before
+ * any BLIS use. */
+void gpa_linalg_setup(int flush_denormals, int large_products);
 /* Name of the BLIS kernel set in use, e.g. "haswell". */
 const char *gpa_linalg_arch(void);
 const char *gpa_linalg_blis_version(void);

@@ -16,6 +16,7 @@ enum gpa_stream {
   GPA_STREAM_GENERATED = 5,
   GPA_STREAM_PERMUTATION = 6, /* cell orders of the carpet */
   GPA_STREAM_SAMPLE = 7,      /* gpa sample */
+  GPA_STREAM_DROPOUT = 10,    /* 10 .. 10 + GPA_MAX_CONV - 1: one per convolution */
   GPA_STREAM_TEST = 100,
 };
 

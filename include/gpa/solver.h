@@ -27,6 +27,10 @@ struct gpa_solver {
   double *y_prev;        /* the same before the current step */
   double *vel;           /* the same: velocity applied in the last step */
   double *x;             /* [tpart.n_local][dim] targets */
+  /* Classes of labelled targets (NULL when the target has none): */
+  int32_t *xlab;         /* [tpart.n_local] targets */
+  int32_t *ylab;         /* [ppart.n_local] particles: the class of target i mod M */
+  int32_t *glab;         /* [gpart.n_local] generated particles: likewise */
   struct gpa_disc disc;
   struct gpa_integrator integ;
   struct gpa_monitor mon;
