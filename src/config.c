@@ -135,6 +135,11 @@ static const struct pdef table[] = {
     {"network", "conditional", GPA_PT_BOOL, OFF(network.conditional), "false", NULL, NULL, NULL,
      "one output per class: phi(x) is the output of x's class (labelled targets; particle i "
      "takes the class of target i mod M)"},
+    {"network", "class_normalization", GPA_PT_ENUM, OFF(network.class_normalization),
+     "per_class", NULL, GPA_CLASSNORM_NAMES, NULL,
+     "conditional phi: how the output layer [width][classes] is held at norm L^(1/layers): "
+     "per_class (each class's column, so each class's phi has the bound L) or joint (the whole "
+     "matrix, as the reference code; the classes then share the bound and move more slowly)"},
 
     {"divergence", "kind", GPA_PT_ENUM, OFF(divergence.kind), "kl", NULL, GPA_DIV_NAMES, NULL,
      "kl: KL, Donsker-Varadhan form; kl-lt: KL, Legendre form with trained nu; alpha: "

@@ -29,7 +29,9 @@ int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params 
                                  p->optimizer.beta1, p->optimizer.beta2, p->optimizer.eps,
                                  p->optimizer.reset_moments, np));
   GPA_CHECK(gpa_lipschitz_create(&dc->lip, &dc->net, p->network.normalization, p->divergence.L,
-                                 p->network.power_iterations, (uint64_t)p->run.seed));
+                                 p->network.power_iterations, (uint64_t)p->run.seed,
+                                 p->network.conditional &&
+                                     p->network.class_normalization == GPA_CLASSNORM_PER_CLASS));
   if (m > 0) memcpy(dc->x + n * dim, targets, sizeof(double) * (size_t)(m * dim));
   gpa_mlp_init_params(&dc->net, dc->theta, (uint64_t)p->run.seed);
   gpa_lipschitz_project(&dc->lip, dc->theta);

@@ -74,3 +74,13 @@ double gpa_nrm2(int64_t n, const double *x) {
 void gpa_scal(int64_t n, double alpha, double *x) {
   bli_dscalv(BLIS_NO_CONJUGATE, (dim_t)n, &alpha, x, 1);
 }
+
+double gpa_nrm2_strided(int64_t n, const double *x, int64_t incx) {
+  double r = 0.0;
+  bli_dnormfv((dim_t)n, (double *)x, (inc_t)incx, &r);
+  return r;
+}
+
+void gpa_scal_strided(int64_t n, double alpha, double *x, int64_t incx) {
+  bli_dscalv(BLIS_NO_CONJUGATE, (dim_t)n, &alpha, x, (inc_t)incx);
+}

@@ -8,7 +8,7 @@
 #include "gpa/rng.h"
 
 int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int method, double L,
-                         int64_t iterations, uint64_t seed) {
+                         int64_t iterations, uint64_t seed, int per_class_output) {
   memset(lp, 0, sizeof *lp);
   lp->method = method;
   lp->active = isfinite(L);
@@ -16,6 +16,7 @@ int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int 
   lp->n_layers = gpa_mlp_matrices(m, lp->w_off, lp->rows, lp->cols);
   lp->c = lp->active ? pow(L, 1.0 / lp->n_layers) : INFINITY;
   lp->iterations = iterations;
+  lp->per_class_last = per_class_output && m->n_out > 1;
   int64_t total = 0, max_cols = 1;
   for (int l = 0; l < lp->n_layers; l++) {
     lp->u_off[l] = total;
@@ -65,12 +66,28 @@ double gpa_spectral_norm(const double *W, int64_t rows, int64_t cols, double *u,
   return sigma;
 }
 
+/* Each column j of W [rows][cols] (one class's output weights) to norm c; returns the largest
+ * column norm before rescaling.  A column is a vector: its spectral and Frobenius norms agree. */
+static double project_columns(double *W, int64_t rows, int64_t cols, double c) {
+  double largest = 0.0;
+  for (int64_t j = 0; j < cols; j++) {
+    double norm = gpa_nrm2_strided(rows, W + j, cols);
+    largest = fmax(largest, norm);
+    if (norm > 0.0 && isfinite(norm)) gpa_scal_strided(rows, c / norm, W + j, cols);
+  }
+  return largest;
+}
+
 void gpa_lipschitz_project(struct gpa_lipschitz *lp, double *theta) {
   if (!lp->active) return;
   for (int l = 0; l < lp->n_layers; l++) {
     double *W = theta + lp->w_off[l];
     int64_t count = lp->rows[l] * lp->cols[l];
     double norm;
+    if (lp->per_class_last && l == lp->n_layers - 1) {
+      lp->sigma[l] = project_columns(W, lp->rows[l], lp->cols[l], lp->c);
+      continue;
+    }
     if (lp->method == GPA_NORM_FROBENIUS) {
       norm = gpa_nrm2(count, W);
     } else if (lp->sigma[l] < 0.0) { /* first projection: converge the vector */

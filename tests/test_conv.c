@@ -337,8 +337,62 @@ static void test_dropout(void **state) {
 /* The projection holds every kernel (as a matrix) and dense weight at spectral norm L^(1/D):
  * checked by converged power iteration after training, and the empirical Lipschitz ratio of
  * the trained network stays within the bound L * prod_c ceil(k / stride). */
+/* A conditional network's output layer [width][classes]: per_class holds every column (one
+ * class's output weights) at norm c, joint holds the matrix's spectral norm at c; each class's
+ * output then obeys the product bound. */
+static void check_class_normalization(int how) {
+  struct gpa_params p;
+  set_params(&p, &cases[3]);
+  p.divergence.L = 1.0;
+  p.optimizer.epochs = 30;
+  p.network.class_normalization = how;
+  const int64_t d = 64, n = 20, m = 20;
+  double *y = malloc(sizeof(double) * (size_t)(n * d)), *x = malloc(sizeof(double) * (size_t)(m * d));
+  fill_normal(y, n * d, 0.0, 1.0, 7);
+  fill_normal(x, m * d, 0.8, 0.7, 8);
+  int32_t *ly = labels_for(n, 1, 0), *lx = labels_for(m, 1, 1);
+  struct gpa_disc dc;
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
+  gpa_disc_set_rows(&dc, 0, 0, ly, lx, NULL);
+  double J;
+  TEST_OK(gpa_disc_train(&dc, y, &J));
+  const int last = dc.lip.n_layers - 1;
+  const int64_t rows = dc.lip.rows[last], cols = dc.lip.cols[last];
+  assert_true(cols > 1);
+  const double *W = dc.theta + dc.lip.w_off[last];
+  double *u = malloc(sizeof(double) * (size_t)rows), *v = malloc(sizeof(double) * (size_t)cols);
+  for (int64_t i = 0; i < rows; i++) u[i] = 1.0 + 0.1 * (double)i;
+  const double s = gpa_spectral_norm(W, rows, cols, u, v, 5000, 1e-14);
+  double smallest = INFINITY, largest = 0.0;
+  for (int64_t j = 0; j < cols; j++) {
+    double norm = 0.0;
+    for (int64_t i = 0; i < rows; i++) norm += W[i * cols + j] * W[i * cols + j];
+    smallest = fmin(smallest, sqrt(norm));
+    largest = fmax(largest, sqrt(norm));
+  }
+  print_message("class_normalization %s: output layer %lldx%lld, column norms %.6f..%.6f, "
+                "spectral norm %.6f (c = %.6f)\n", how ? "joint" : "per_class", (long long)rows,
+                (long long)cols, smallest, largest, s, dc.lip.c);
+  if (how == GPA_CLASSNORM_PER_CLASS) {
+    ASSERT_CLOSE(smallest, dc.lip.c, 1e-12, 0);
+    ASSERT_CLOSE(largest, dc.lip.c, 1e-12, 0);
+  } else {
+    ASSERT_CLOSE(s, dc.lip.c, 2e-3, 0);
+    assert_true(largest <= s * (1 + 1e-9));
+  }
+  free(u);
+  free(v);
+  free(y);
+  free(x);
+  free(ly);
+  free(lx);
+  gpa_disc_destroy(&dc);
+}
+
 static void test_lipschitz(void **state) {
   (void)state;
+  check_class_normalization(GPA_CLASSNORM_PER_CLASS);
+  check_class_normalization(GPA_CLASSNORM_JOINT);
   struct gpa_params p;
   set_params(&p, &cases[0]);
   p.divergence.L = 1.0;

@@ -39,6 +39,8 @@ enum gpa_precision { GPA_PREC_DOUBLE, GPA_PREC_SINGLE };
 
 enum gpa_normalization { GPA_NORM_SPECTRAL, GPA_NORM_FROBENIUS };
 #define GPA_NORM_NAMES "spectral|frobenius"
+enum gpa_class_normalization { GPA_CLASSNORM_PER_CLASS, GPA_CLASSNORM_JOINT };
+#define GPA_CLASSNORM_NAMES "per_class|joint"
 
 enum gpa_divergence_kind { GPA_DIV_KL, GPA_DIV_KL_LT, GPA_DIV_ALPHA };
 #define GPA_DIV_NAMES "kl|kl-lt|alpha"
@@ -105,6 +107,7 @@ struct gpa_params {
     int conv_activation; /* enum gpa_activation */
     double dropout;      /* after each convolution, during training only */
     bool conditional;    /* one output per class; phi(x, class of x) */
+    int class_normalization; /* enum gpa_class_normalization: the conditional output layer */
   } network;
   struct {
     int kind; /* enum gpa_divergence_kind */

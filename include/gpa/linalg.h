@@ -32,5 +32,8 @@ void gpa_sgemv(char ta, int64_t m, int64_t n, float alpha, const float *A, int64
 double gpa_dot(int64_t n, const double *x, const double *y);
 double gpa_nrm2(int64_t n, const double *x);
 void gpa_scal(int64_t n, double alpha, double *x);
+/* The same on every incx-th element (a column of a row-major matrix). */
+double gpa_nrm2_strided(int64_t n, const double *x, int64_t incx);
+void gpa_scal_strided(int64_t n, double alpha, double *x, int64_t incx);
 
 #endif

@@ -25,15 +25,20 @@ struct gpa_lipschitz {
   int64_t u_off[GPA_LIP_MAX];
   double *u;                      /* persistent left singular vectors, flat [sum rows] */
   double *v;                      /* scratch [max cols] */
-  double sigma[GPA_LIP_MAX]; /* last norm estimate of each layer before rescaling */
+  double sigma[GPA_LIP_MAX]; /* last norm estimate of each layer before rescaling (per-class
+                              * output layer: its largest column norm) */
+  int per_class_last;        /* the last matrix is held column by column */
 };
 
 /* Sets up the constraint for network `m`.  The power-iteration vectors start from the
- * counter-based generator and are converged on the first projection. */
+ * counter-based generator and are converged on the first projection.  With per_class_output
+ * (a class-conditional network) each column of the output layer [width][classes] is held at
+ * norm c instead of the whole matrix, so that each class's output has the bound L. */
 int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int method, double L,
-                         int64_t iterations, uint64_t seed);
+                         int64_t iterations, uint64_t seed, int per_class_output);
 void gpa_lipschitz_destroy(struct gpa_lipschitz *lp);
-/* Rescales every weight matrix of theta to norm c (up or down). */
+/* Rescales every weight matrix of theta (or every column of a per-class output layer) to norm
+ * c (up or down). */
 void gpa_lipschitz_project(struct gpa_lipschitz *lp, double *theta);
 /* Runs power iteration on W_l (theta layout) to convergence; returns the spectral norm. */
 double gpa_spectral_norm(const double *W, int64_t rows, int64_t cols, double *u, double *v,
