@@ -940,11 +940,25 @@ void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t 
   free(text);
 }
 
+/* A file distribution whose n or dim is not set yet (0: all rows, the file's columns; resolved
+ * when the file is read): the dump leaves the key out, so that it reads back as the same deck. */
+static bool file_rows_unresolved(const struct gpa_params *p, int i) {
+  const struct gpa_dist_params *q = strcmp(table[i].section, "source") == 0   ? &p->source
+                                    : strcmp(table[i].section, "target") == 0 ? &p->target
+                                                                                : NULL;
+  if (!q || q->kind != GPA_DIST_FILE) return false;
+  if (strcmp(table[i].key, "n") == 0) return q->n == 0;
+  if (strcmp(table[i].key, "dim") == 0) return q->dim == 0;
+  return false;
+}
+
 void gpa_params_dump(FILE *out, const struct gpa_params *p) {
   for (int s = 0; s < N_SECTIONS; s++) {
     fprintf(out, "%s:\n", sections[s]);
     for (int i = 0; i < N_KEYS; i++) {
-      if (strcmp(table[i].section, sections[s]) != 0 || !applies(p, i)) continue;
+      if (strcmp(table[i].section, sections[s]) != 0 || !applies(p, i) ||
+          file_rows_unresolved(p, i))
+        continue;
       fprintf(out, "  %s: ", table[i].key);
       print_value(out, p, i);
       fputc('\n', out);
