@@ -9,7 +9,7 @@
 # Then `gpa metrics` compares final particles with their targets (NAME.metrics.txt), the wall
 # time of each run and of the whole suite goes to OUTDIR/timings.tsv, and
 # postproc/paper_figures.py draws docs/paper/*.png and writes docs/paper-results.md.
-# About 15-25 minutes on 2 cores (one run at a time).
+# About 9 minutes on 2 cores (one run at a time).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
