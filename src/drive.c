@@ -31,6 +31,7 @@ struct watch {
   double last_file_check;
   double slowest_step;    /* seconds */
   double last_checkpoint; /* seconds the last checkpoint took */
+  int warned_flat;        /* the flat-phi warning was printed */
 };
 
 /* Collective: whether to stop after this step, as STOP_* bits agreed by all ranks.  Rank 0
@@ -69,7 +70,7 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
    * right after step n (and its checkpoint, when one is due). */
   const char *fault = getenv("GPA_FAULT_KILL_AT_STEP");
   const int64_t kill_at = fault ? atoll(fault) : -1;
-  struct watch w = {d->started, -1e9, 0.0, 0.0};
+  struct watch w = {d->started, -1e9, 0.0, 0.0, 0};
   const double t0 = MPI_Wtime() - (s->mon.count ? s->mon.wall_time[s->mon.count - 1] : 0.0);
   const char *reason = s->step >= p->transport.max_steps ? "transport.max_steps reached" : NULL;
   int rc = GPA_OK;
@@ -92,6 +93,12 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
     gpa_monitor_record(&s->mon, s->step, info.divergence, info.kinetic_energy, info.max_speed,
                        MPI_Wtime() - t0);
     reason = gpa_monitor_stop_reason(&s->mon, p);
+    if (info.kinetic_energy == 0.0 && !w.warned_flat && rank == 0) {
+      fprintf(stderr, "warning: step %lld: grad phi is exactly 0 at every particle (phi is flat "
+                      "there, e.g. every ReLU inactive): the particles stop wherever they are\n",
+              (long long)s->step);
+      w.warned_flat = 1;
+    }
     if (rank == 0 && !d->quiet && p->output.progress_every > 0 &&
         (s->step % p->output.progress_every == 0 || reason))
       gpa_monitor_progress(&s->mon, p->transport.max_steps, stdout);

@@ -50,6 +50,10 @@ void gpa_monitor_progress(const struct gpa_monitor *m, int64_t max_steps, FILE *
 const char *gpa_monitor_stop_reason(const struct gpa_monitor *m, const struct gpa_params *p) {
   if (m->count == 0) return NULL;
   int64_t i = m->count - 1;
+  /* grad phi exactly 0 at every particle: phi is flat there (every ReLU inactive), which says
+   * nothing about the distance to the target; it is a stall, not a converged flow. */
+  if (m->kinetic_energy[i] == 0.0 && p->transport.ke_tol > 0.0)
+    return "stalled: grad phi is exactly 0 at every particle (phi flat there), not converged";
   if (m->kinetic_energy[i] < p->transport.ke_tol) return "kinetic energy below transport.ke_tol";
   if (m->divergence[i] < p->transport.div_tol) return "divergence below transport.div_tol";
   if (m->step[i] >= p->transport.max_steps) return "transport.max_steps reached";

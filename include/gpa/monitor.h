@@ -24,7 +24,8 @@ void gpa_monitor_record(struct gpa_monitor *m, int64_t step, double divergence, 
                         double max_speed, double wall);
 /* Prints the progress line of the last record (call on one rank). */
 void gpa_monitor_progress(const struct gpa_monitor *m, int64_t max_steps, FILE *out);
-/* Why to stop after the last record, or NULL to go on. */
+/* Why to stop after the last record, or NULL to go on.  A kinetic energy of exactly 0 with
+ * transport.ke_tol set is reported as a stall (phi flat at every particle), not convergence. */
 const char *gpa_monitor_stop_reason(const struct gpa_monitor *m, const struct gpa_params *p);
 
 #endif
