@@ -67,32 +67,30 @@ metrics() {
 revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')
 echo "paper suite: checkout $revision, $ranks ranks, into $out"
 
-# Figs. 2-3: the Lipschitz constant and stability; seeds 1 and 2 repeat each run.
-for L in L1 L10 L100 Linf L100_frobenius; do
+# run_seeds DECK: the deck at seed 0 (NAME = DECK) and at seeds 1 and 2 (DECK_seedS), each with
+# its metrics.
+run_seeds() {
+  local deck=$1 seed name
   for seed in 0 1 2; do
-    name=lstudy_$L
-    extra=()
-    if [ "$seed" -ne 0 ]; then
-      name=${name}_seed$seed
-      extra=(-P run.seed=$seed)
+    if [ "$seed" -eq 0 ]; then
+      name=$deck
+      run "$name" "$deck"
+    else
+      name=${deck}_seed$seed
+      run "$name" "$deck" -P run.seed=$seed
     fi
-    run "$name" "lstudy_$L" "${extra[@]}"
     metrics "$name" "$name.h5:/particles/final" "$name.h5:/target"
   done
+}
+
+# Figs. 2-3: the Lipschitz constant and stability; seeds 1 and 2 repeat each run.
+for L in L1 L10 L100 Linf L100_frobenius; do
+  run_seeds "lstudy_$L"
 done
 
 # Fig. 11: Euler, Heun and RK4 in R^12; seeds 1 and 2 repeat each run.
 for scheme in euler heun rk4; do
-  for seed in 0 1 2; do
-    name=r12_$scheme
-    extra=()
-    if [ "$seed" -ne 0 ]; then
-      name=${name}_seed$seed
-      extra=(-P run.seed=$seed)
-    fi
-    run "$name" "r12_$scheme" "${extra[@]}"
-    metrics "$name" "$name.h5:/particles/final" "$name.h5:/target"
-  done
+  run_seeds "r12_$scheme"
 done
 
 # Table 1: heavy tails, each case with KL and with alpha = 2.

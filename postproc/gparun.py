@@ -239,3 +239,12 @@ if __name__ == "__main__":
                 print(f"{arg}: {run.summary()}")
         except (OSError, ValueError) as err:
             sys.exit(f"gparun.py: {err}")
+
+
+def save_figure(fig, out, prog, dpi=110):
+    """Writes a matplotlib figure to `out` and says so; a write error is one line and exit 1."""
+    try:
+        fig.savefig(out, dpi=dpi)
+    except OSError as err:
+        sys.exit(f"{prog}: {err}")
+    print(f"wrote {out}")

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile  # noqa: E402
+from gparun import RunFile, save_figure  # noqa: E402
 from plot_run import plot_monitor  # noqa: E402
 
 SETS = (("particles", "tab:blue"), ("generated", "tab:orange"))
@@ -124,11 +124,7 @@ def main():
                  f"{report.get('pca', {}).get('components', '?')} | Sinkhorn "
                  f"blur {report.get('sinkhorn', {}).get('blur', '?')}",
                  fontsize="medium")
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as err:
-        sys.exit(f"{prog}: {err}")
-    print(f"wrote {out}")
+    save_figure(fig, out, prog)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile  # noqa: E402
+from gparun import RunFile, save_figure  # noqa: E402
 
 SIDE = 28
 CLASS_NAMES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal",
@@ -140,11 +140,7 @@ def main():
                 ax.set_title(f"{k} {name_k}", fontsize=6, pad=2)
         axes[r, 0].set_ylabel(name, fontsize=7)
     fig.suptitle(title, fontsize=7)
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as err:
-        sys.exit(f"{prog}: {err}")
-    print(f"wrote {out}")
+    save_figure(fig, out, prog)
 
 
 if __name__ == "__main__":

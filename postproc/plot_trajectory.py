@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile  # noqa: E402
+from gparun import RunFile, save_figure  # noqa: E402
 
 
 def main():
@@ -70,11 +70,7 @@ def main():
         ax.set_visible(False)
     axes.flat[0].legend(loc="best", fontsize="small", markerscale=2)
     fig.suptitle(title, fontsize="medium")
-    try:
-        fig.savefig(out, dpi=110)
-    except OSError as err:
-        sys.exit(f"{prog}: {err}")
-    print(f"wrote {out}")
+    save_figure(fig, out, prog)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,6 @@
 #include "gpa/rng.h"
 #include "testutil.h"
 
-static void fill_normal(double *x, int64_t n, double mean, double std, uint32_t stream) {
-  for (int64_t i = 0; i < n; i++) {
-    struct gpa_rng r;
-    gpa_rng_init(&r, 42, stream, (uint64_t)i);
-    x[i] = mean + std * gpa_rng_normal(&r);
-  }
-}
-
 struct conv_case {
   const char *name;
   int64_t c, h, w;    /* image */

@@ -24,18 +24,6 @@ static const char REAL_DIR[] = "/usr/share/datasets/fashion-mnist";
 
 static char dir[256];
 
-static int world_rank(void) {
-  int r;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-static int world_size(void) {
-  int s;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 static const char *path_of(const char *name) {
   static char buf[8][512];
   static int next = 0;

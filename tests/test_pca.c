@@ -22,18 +22,6 @@ enum { SIGNAL_RANK = 12 };
 static const uint64_t SEED = 2024;
 static const double SIGNAL_TOP = 100.0, SIGNAL_DECAY = 0.6, NOISE = 1e-3, OFFSET = 5.0;
 
-static int world_rank(void) {
-  int r;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-static int world_size(void) {
-  int s;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
-
 /* ------------------------------------------------------------------ the test matrix */
 
 struct problem {

@@ -15,6 +15,7 @@
 #include "gpa/error.h"
 #include "gpa/io.h"
 #include "gpa/linalg.h"
+#include "gpa/rng.h"
 
 /* Fails the test with the recorded error message when a library call fails. */
 #define TEST_OK(expr)                                                                     \
@@ -31,6 +32,27 @@
       fail_msg("%s = %.17g, expected %s = %.17g (rtol %g, atol %g)", #a, a_, #b, b_,      \
                (double)(rtol), (double)(atol));                                           \
   } while (0)
+
+/* x[i] ~ N(mean, std^2), from the counter-based generator keyed on (42, stream, i). */
+static inline void fill_normal(double *x, int64_t n, double mean, double std, uint32_t stream) {
+  for (int64_t i = 0; i < n; i++) {
+    struct gpa_rng r;
+    gpa_rng_init(&r, 42, stream, (uint64_t)i);
+    x[i] = mean + std * gpa_rng_normal(&r);
+  }
+}
+
+static inline int world_rank(void) {
+  int r;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+static inline int world_size(void) {
+  int s;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
 
 /* main() of a unit-test program: MPI (one rank), the library's setup, the cmocka group. */
 #define GPA_TEST_MAIN(tests)                                                              \
