@@ -227,7 +227,8 @@ enum { FLOOR_SPLITS = 5 }; /* random halvings of the target averaged in the floo
 struct distances {
   double D, R, S, G, F;
   double F_sd;       /* spread of F over the halvings */
-  double S_h, G_h;   /* S and G at the floor's sample sizes: a source subset against a half */
+  double D_h, S_h, G_h; /* D, S and G at the floor's sample sizes: a source subset against a
+                        * half */
 };
 
 static int sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m,
@@ -259,17 +260,20 @@ static int distances(MPI_Comm comm, const double *src, const double *rec, const 
   GPA_CHECK(sinkhorn(comm, base, ns, tgt, nt, d, &out->S));
   GPA_CHECK(sinkhorn(comm, corr, ns, tgt, nt, d, &out->G));
   const int64_t h = nt / 2, hs = h < ns ? h : ns;
-  out->F = out->F_sd = out->S_h = out->G_h = NAN;
+  out->F = out->F_sd = out->D_h = out->S_h = out->G_h = NAN;
   if (h == 0 || hs == 0) return GPA_OK;
   double *t1 = malloc(sizeof(double) * (size_t)(h * d)), *t2 = malloc(sizeof(double) * (size_t)((nt - h) * d));
   double *sub = malloc(sizeof(double) * (size_t)(hs * d));
-  double f[FLOOR_SPLITS], sh = 0, gh = 0;
+  double f[FLOOR_SPLITS], dh = 0, sh = 0, gh = 0;
   int rc = t1 && t2 && sub ? GPA_OK : GPA_ERROR(GPA_ERR_NOMEM, "report: out of memory");
   for (int s = 0; s < FLOOR_SPLITS && rc == GPA_OK; s++) {
     take(tgt, perm[s], h, d, t1);
     take(tgt, perm[s] + h, nt - h, d, t2);
     double v;
     rc = sinkhorn(comm, t1, h, t2, nt - h, d, &f[s]);
+    take(src, perm_src[s], hs, d, sub);
+    if (rc == GPA_OK) rc = sinkhorn(comm, sub, hs, t2, nt - h, d, &v);
+    dh += v;
     take(base, perm_src[s], hs, d, sub);
     if (rc == GPA_OK) rc = sinkhorn(comm, sub, hs, t2, nt - h, d, &v);
     sh += v;
@@ -283,6 +287,7 @@ static int distances(MPI_Comm comm, const double *src, const double *rec, const 
     for (int s = 0; s < FLOOR_SPLITS; s++) v += (f[s] - m) * (f[s] - m) / (FLOOR_SPLITS - 1);
     out->F = m;
     out->F_sd = sqrt(v);
+    out->D_h = dh / FLOOR_SPLITS;
     out->S_h = sh / FLOOR_SPLITS;
     out->G_h = gh / FLOOR_SPLITS;
   }
@@ -306,6 +311,7 @@ static void json_distances(struct text *t, const char *space, const struct dista
   num(t, "G", x->G, 1);
   num(t, "F", x->F, 1);
   num(t, "F_sd", x->F_sd, 1);
+  num(t, "D_half", x->D_h, 1);
   num(t, "S_half", x->S_h, 1);
   num(t, "G_half", x->G_h, 1);
   num(t, "R/D", x->R / x->D, 1);
@@ -447,6 +453,8 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
     const int ok[5] = {gene.G / gene.D < gene.S / gene.D, gene.G_h >= gene.F,
                        mix[2] <= smax + 1e-12 && mix[2] >= smin - 1e-12, kept[1] >= kept[0],
                        acc_after >= acc_base};
+    /* The baseline below the floor makes "G below S" and "G not below F" exclusive. */
+    const int base_below = gene.S < gene.F, src_below = gene.D_h < gene.F;
     if (out) {
       fprintf(out, "\nlabel %s: %lld source, %lld target samples\n", in->label_names[c],
               (long long)ns, (long long)nt);
@@ -455,9 +463,21 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
       print_row(out, "latent", &lat);
       print_row(out, "gene", &gene);
       fprintf(out, "  floor at equal sizes (%d halvings, %lld vs %lld samples): latent F %.4g +- "
-                   "%.2g, S %.4g, G %.4g; gene F %.4g +- %.2g, S %.4g, G %.4g\n",
+                   "%.2g, source %.4g, baseline %.4g, gpa %.4g; gene F %.4g +- %.2g, source %.4g, "
+                   "baseline %.4g, gpa %.4g\n",
               FLOOR_SPLITS, (long long)(nt / 2 < ns ? nt / 2 : ns), (long long)(nt - nt / 2),
-              lat.F, lat.F_sd, lat.S_h, lat.G_h, gene.F, gene.F_sd, gene.S_h, gene.G_h);
+              lat.F, lat.F_sd, lat.D_h, lat.S_h, lat.G_h, gene.F, gene.F_sd, gene.D_h, gene.S_h,
+              gene.G_h);
+      if (base_below)
+        fprintf(out, "  note: the baseline is below the floor in gene space (S %.4g < F %.4g; at "
+                     "equal sizes %.4g): it fits the target sample, and no correction can be both "
+                     "below S and not below F here\n",
+                gene.S, gene.F, gene.S_h);
+      if (src_below)
+        fprintf(out, "  note: the uncorrected source is below the floor at equal sizes in gene space "
+                     "(%.4g < F %.4g): with these sample sizes the batch effect is within the "
+                     "target's own sampling spread\n",
+                gene.D_h, gene.F);
       fprintf(out, "  label accuracy (5-NN among targets): before %.3f, baseline %.3f, gpa %.3f\n",
               acc_before, acc_base, acc_after);
       fprintf(out, "  batch mixing (5-NN source/target accuracy): before %.3f, baseline %.3f, "
@@ -488,9 +508,10 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
     num(&t, "shuffled_max", smax, 0);
     add(&t, "}, \"checks\": {\"G_below_S\": %s, \"G_not_below_F\": %s, "
             "\"mixing_in_shuffled_range\": %s, \"neighbours_at_least_baseline\": %s, "
-            "\"label_accuracy_at_least_baseline\": %s",
-        tf(ok[0]), tf(ok[1]), tf(ok[2]), tf(ok[3]), tf(ok[4]));
-    add(&t, "}, \"run_file\": ");
+            "\"label_accuracy_at_least_baseline\": %s}, \"baseline_below_floor\": %s, "
+            "\"source_below_floor\": %s",
+        tf(ok[0]), tf(ok[1]), tf(ok[2]), tf(ok[3]), tf(ok[4]), tf(base_below), tf(src_below));
+    add(&t, ", \"run_file\": ");
     json_string(&t, in->run_files[c]);
     add(&t, "}");
     free(ms);

@@ -44,6 +44,13 @@ for name, v in r["labels"].items():
     for space in ("latent", "gene"):
         assert set("DRSGF") <= set(v[space]), v[space].keys()
         assert v[space]["G"] < v[space]["D"], (name, space, v[space])
+        h = v[space]
+        assert h["F"] > 0 and h["D_half"] > 0 and h["G_half"] > 0, (name, space, h)
     for key in ("label_accuracy_before", "label_accuracy_after", "neighbours_kept"):
         assert 0 <= v[key] <= 1, (name, key, v[key])
+    # The floor notes say what the gene-space numbers say.
+    g = v["gene"]
+    assert v["baseline_below_floor"] == (g["S"] < g["F"]), (name, g)
+    assert v["source_below_floor"] == (g["D_half"] < g["F"]), (name, g)
+    assert len(v["checks"]) == 5 and all(isinstance(c, bool) for c in v["checks"].values())
 print("ok:", out, "has the integrated layout; G < D for every label in both spaces")
