@@ -4,7 +4,8 @@
 # builds inputs/data/bladderbatch.h5 and hsmm_singlecell.h5 from Debian's R packages when they
 # are missing (inputs/data/build_gene_data.sh), runs inputs/bladderbatch.yml and inputs/hsmm.yml,
 # and writes NAME.h5 (corrected matrix, latent coordinates, baseline), NAME.json (the report),
-# NAME.pca.png (the PCA picture) and NAME.log in the current directory.
+# NAME.pca.png (the PCA picture) and NAME.log in the current directory, then
+# integration-results.md: both reports side by side (postproc/integration_report.py).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -21,3 +22,5 @@ for name in bladderbatch hsmm; do
     tee "$name.log"
   /usr/bin/python3 "$root/postproc/plot_integration.py" "$name.h5" -o "$name.pca.png"
 done
+/usr/bin/python3 "$root/postproc/integration_report.py" bladderbatch.h5 hsmm.h5 --figures . \
+  -o integration-results.md

@@ -24,6 +24,25 @@ done
 grep -q "checks:" log2.txt || fail "no report printed"
 echo "ok: 1 and 2 ranks agree"
 
+# The Markdown report: the numbers of the stored report, one row per label; anything else refused.
+$python3 "$src/postproc/integration_report.py" out2.h5 -o report.md > md.txt 2>&1 ||
+  { cat md.txt; fail "integration_report"; }
+$python3 - out2.h5 report.md <<'PY' || fail "integration_report content"
+import h5py, json, sys
+with h5py.File(sys.argv[1]) as f:
+    r = json.loads(f.attrs["report"])
+md = open(sys.argv[2]).read()
+n = sum(sum(v["checks"].values()) for v in r["labels"].values())
+assert f"Checks passed: {n} of {5 * len(r['labels'])}." in md, md
+for lab, v in r["labels"].items():
+    assert f"| {lab} | {v['source_samples']}/{v['target_samples']} | {v['gene']['D']:.4g} |" in md, lab
+PY
+$python3 "$src/postproc/integration_report.py" batches.h5 -o no.md > md.txt 2>&1 &&
+  fail "integration_report accepted a data file"
+grep -q "batches.h5: not a gpa integrate output" md.txt && [ ! -e no.md ] ||
+  { cat md.txt; fail "integration_report message"; }
+echo "ok: Markdown report"
+
 # The PCA picture: a PNG from an integrate output, a one-line refusal of anything else.
 if $python3 -c "import matplotlib" 2> /dev/null; then
   $python3 "$src/postproc/plot_integration.py" out2.h5 -o pca.png > plot.txt 2>&1 ||
