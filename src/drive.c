@@ -76,7 +76,6 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
   int rc = GPA_OK;
   d->interrupted = d->diverged = 0;
   snprintf(d->status, sizeof d->status, "completed");
-  gpa_timer_start(&s->timers, GPA_T_TOTAL);
   while (!reason) {
     struct gpa_step_info info;
     double ts = MPI_Wtime();

@@ -110,6 +110,7 @@ static int start(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p
   s->p = *p;
   gpa_timers_clear(&s->timers);
   gpa_timer_start(&s->timers, GPA_T_SETUP);
+  gpa_timer_start(&s->timers, GPA_T_TOTAL); /* stopped when gpa_drive_run ends */
   GPA_MPI(MPI_Comm_rank(comm, &s->rank));
   GPA_MPI(MPI_Comm_size(comm, &s->size));
   return GPA_OK;

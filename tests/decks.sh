@@ -1,8 +1,9 @@
 #!/bin/bash
 # Every deck shipped in inputs/ (and a file deck with n and dim left to the file) validates
-# (--dry-run) and its dump reads back identically.
+# (--dry-run) and its dump reads back identically; and a zero-step run of one of them prints a
+# timer table whose total covers setup and output.
 set -eu
-gpa=$1 mpiexec=$2 src=$3
+gpa=$(realpath "$1") mpiexec=$2 src=$(realpath "$3")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -14,3 +15,11 @@ for deck in "$src"/inputs/*.yml "$src"/inputs/*/*.yml "$src"/tests/decks/file_ro
   n=$((n + 1))
 done
 echo "$n decks validate and round-trip"
+
+cd "$tmp"
+"$mpiexec" -q -n 1 "$gpa" run "$src/inputs/mog2d.yml" -P transport.max_steps=0 \
+  --output zero.h5 > zero.txt
+awk '/^  setup / { s = $4 } /^  output / { o = $4 } /^  total / { t = $4; seen = 1 }
+     END { if (!seen || t + 1e-4 < s + o) { print "total " t " < setup " s " + output " o; exit 1 } }' \
+  zero.txt
+echo "a zero-step run's timers: total covers setup and output"
