@@ -74,8 +74,9 @@ def section(path, figures):
                    f"{pct(g['S/D'])} | {pct(g['G/D'])} | {fmt(g['F'])} +- {g['F_sd']:.2g} | "
                    f"{fmt(g['D_half'])} | {fmt(g['S_half'])} | {fmt(g['G_half'])} |")
     out += ["", "| label | label accuracy before/baseline/gpa | mixing gpa (shuffled) | "
-            "neighbours kept baseline/gpa | " + " | ".join(c[1] for c in CHECKS) + " |",
-            "| --- | --- | --- | --- | " + " | ".join("---" for _ in CHECKS) + " |"]
+            "neighbours kept baseline/gpa | memorisation ratio before/baseline/gpa | "
+            + " | ".join(c[1] for c in CHECKS) + " |",
+            "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in CHECKS) + " |"]
     passed = total = 0
     for lab, v in report["labels"].items():
         m = v["batch_mixing"]
@@ -86,6 +87,9 @@ def section(path, figures):
                    f"{frac(v['label_accuracy_baseline'])} / {frac(v['label_accuracy_after'])} | "
                    f"{frac(m['after'])} ({frac(m['shuffled_min'])}-{frac(m['shuffled_max'])}) | "
                    f"{frac(v['neighbours_kept_baseline'])} / {frac(v['neighbours_kept'])} | "
+                   f"{frac(v['memorisation_ratio']['before'])} / "
+                   f"{frac(v['memorisation_ratio']['baseline'])} / "
+                   f"{frac(v['memorisation_ratio']['after'])} | "
                    + " | ".join("yes" if c else "no" for c in ch) + " |")
     out += ["", f"Checks passed: {passed} of {total}.", ""]
     base = [lab for lab, v in report["labels"].items() if v.get("baseline_below_floor")]
@@ -99,6 +103,17 @@ def section(path, figures):
         out.append(f"- The uncorrected source is already below the floor at equal sizes for "
                    f"{', '.join(src)}: the batch effect is within the target's own sampling "
                    "spread, so any move towards the target takes the equal-size score below F.")
+    memo = {lab: v["memorisation_ratio"]["after"] for lab, v in report["labels"].items()}
+    low = [lab for lab, m in memo.items() if m is not None and m < 0.5]
+    vals = [m for m in memo.values() if m is not None]
+    if vals and not low:
+        out.append(f"- The memorisation ratio of the corrected samples (median distance to the "
+                   f"nearest target over the targets' own, in the latent space) is "
+                   f"{min(vals):.3f} to {max(vals):.3f}: no label collapsed onto its target "
+                   "samples (fresh samples score near 1, copies near 0).")
+    elif low:
+        out.append(f"- The memorisation ratio is below 0.5 for {', '.join(low)}: the corrected "
+                   "samples sit on the target samples (memorisation, not correction).")
     out.append("")
     return out, passed, total
 

@@ -111,6 +111,34 @@ static void nearest(const double *x, const double *y, int64_t m, int64_t d, int6
   }
 }
 
+/* Memorisation ratio: the median distance from the points x [n][d] to their nearest point of
+ * t [m][d], over the median distance from each point of t to its nearest other point of t.
+ * Fresh samples of t's distribution score near 1; points collapsed onto t score near 0. */
+static double memorisation(const double *x, int64_t n, const double *t, int64_t m, int64_t d) {
+  if (n == 0 || m < 2) return NAN;
+  double *near = malloc(sizeof(double) * (size_t)(n > m ? n : m));
+  double num = NAN, den = NAN;
+  for (int pass = 0; pass < 2; pass++) {
+    const double *a = pass ? t : x;
+    const int64_t na = pass ? m : n;
+    for (int64_t i = 0; i < na; i++) {
+      double best = INFINITY;
+      for (int64_t j = 0; j < m; j++) {
+        if (pass && j == i) continue;
+        double s = 0;
+        for (int64_t q = 0; q < d; q++) s += (a[i * d + q] - t[j * d + q]) * (a[i * d + q] - t[j * d + q]);
+        if (s < best) best = s;
+      }
+      near[i] = sqrt(best);
+    }
+    qsort(near, (size_t)na, sizeof(double), by_double);
+    const double med = na % 2 ? near[na / 2] : 0.5 * (near[na / 2 - 1] + near[na / 2]);
+    *(pass ? &den : &num) = med;
+  }
+  free(near);
+  return den > 0 ? num / den : NAN;
+}
+
 /* Majority vote of the neighbours' classes; ties go to the class of the nearest. */
 static int vote(const int64_t *idx, const int32_t *cls) {
   int best = -1, best_n = 0;
@@ -446,6 +474,9 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
       }
       for (int s = 0; s < 2; s++) kept[s] = members ? kept[s] / (double)members : NAN;
     }
+    /* Memorisation in the latent space, where the particles move. */
+    const double memo[3] = {memorisation(ls_, ns, lat_t, nt, k), memorisation(lb, ns, lat_t, nt, k),
+                            memorisation(lc, ns, lat_t, nt, k)};
     const double acc_before = acc[c * 3] / cnt[c], acc_base = acc[c * 3 + 1] / cnt[c];
     const double acc_after = acc[c * 3 + 2] / cnt[c];
     /* The issue's bar, in gene space: better than the baseline, not below the sampling floor,
@@ -485,6 +516,9 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
               mix[0], mix[1], mix[2], smin, smax);
       fprintf(out, "  neighbours kept (5-NN among sources): baseline %.3f, gpa %.3f\n", kept[0],
               kept[1]);
+      fprintf(out, "  memorisation ratio (latent; distance to the nearest target over the "
+                   "targets' own): before %.3f, baseline %.3f, gpa %.3f\n",
+              memo[0], memo[1], memo[2]);
       fprintf(out, "  checks: G/D < S/D %s; G >= F (equal sizes) %s; mixing within shuffled "
                    "range %s; neighbours >= baseline %s; label accuracy >= baseline %s\n",
               yes(ok[0]), yes(ok[1]), yes(ok[2]), yes(ok[3]), yes(ok[4]));
@@ -500,6 +534,11 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
     num(&t, "label_accuracy_after", acc_after, 1);
     num(&t, "neighbours_kept", kept[1], 1);
     num(&t, "neighbours_kept_baseline", kept[0], 1);
+    add(&t, "\"memorisation_ratio\": {");
+    num(&t, "before", memo[0], 1);
+    num(&t, "baseline", memo[1], 1);
+    num(&t, "after", memo[2], 0);
+    add(&t, "}, ");
     add(&t, "\"batch_mixing\": {");
     num(&t, "before", mix[0], 1);
     num(&t, "baseline", mix[1], 1);

@@ -52,5 +52,9 @@ for name, v in r["labels"].items():
     g = v["gene"]
     assert v["baseline_below_floor"] == (g["S"] < g["F"]), (name, g)
     assert v["source_below_floor"] == (g["D_half"] < g["F"]), (name, g)
+    # With a known batch effect the source starts far from its nearest targets; the correction
+    # brings it nearer without collapsing onto them.
+    m = v["memorisation_ratio"]
+    assert m["before"] > 2 and 0.3 < m["after"] < m["before"], (name, m)
     assert len(v["checks"]) == 5 and all(isinstance(c, bool) for c in v["checks"].values())
 print("ok:", out, "has the integrated layout; G < D for every label in both spaces")
