@@ -126,7 +126,14 @@ def main(argv=None):
     a = ap.parse_args(argv)
     lines = ["# Dataset integration: the demonstrations", "",
              "Written by `postproc/integration_report.py` from the outputs of "
-             "`jobs/integrate_demos.sh`; every number is read from the runs' stored reports.", ""]
+             "`jobs/integrate_demos.sh`; every number is read from the runs' stored reports.", "",
+             "D, S and G are the debiased Sinkhorn divergences of the source, the baseline "
+             "(per-label, per-gene mean/std adjustment) and the GPA-corrected source to the "
+             "target (the paper's Table 4). The five checks per label: G/D below S/D; G not "
+             "below the sampling floor F (compared at F's sample sizes); 5-NN batch mixing of "
+             "corrected source and target inside the range of shuffled batch labels; the "
+             "fraction of 5 nearest source neighbours kept at least the baseline's; 5-NN label "
+             "accuracy against the target at least the baseline's.", ""]
     for path in a.runs:
         try:
             sec, _, _ = section(path, a.figures)
