@@ -115,7 +115,7 @@ def section(path, figures):
         out.append(f"- The memorisation ratio is below 0.5 for {', '.join(low)}: the corrected "
                    "samples sit on the target samples (memorisation, not correction).")
     out.append("")
-    return out, passed, total
+    return out
 
 
 def main(argv=None):
@@ -136,7 +136,7 @@ def main(argv=None):
              "accuracy against the target at least the baseline's.", ""]
     for path in a.runs:
         try:
-            sec, _, _ = section(path, a.figures)
+            sec = section(path, a.figures)
         except OSError as e:
             sys.exit(f"integration_report.py: {path}: cannot read it as HDF5 ({e.strerror or e})")
         except (KeyError, ValueError) as e:

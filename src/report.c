@@ -111,32 +111,28 @@ static void nearest(const double *x, const double *y, int64_t m, int64_t d, int6
   }
 }
 
-/* Memorisation ratio: the median distance from the points x [n][d] to their nearest point of
- * t [m][d], over the median distance from each point of t to its nearest other point of t.
- * Fresh samples of t's distribution score near 1; points collapsed onto t score near 0. */
-static double memorisation(const double *x, int64_t n, const double *t, int64_t m, int64_t d) {
-  if (n == 0 || m < 2) return NAN;
-  double *near = malloc(sizeof(double) * (size_t)(n > m ? n : m));
-  double num = NAN, den = NAN;
-  for (int pass = 0; pass < 2; pass++) {
-    const double *a = pass ? t : x;
-    const int64_t na = pass ? m : n;
-    for (int64_t i = 0; i < na; i++) {
-      double best = INFINITY;
-      for (int64_t j = 0; j < m; j++) {
-        if (pass && j == i) continue;
-        double s = 0;
-        for (int64_t q = 0; q < d; q++) s += (a[i * d + q] - t[j * d + q]) * (a[i * d + q] - t[j * d + q]);
-        if (s < best) best = s;
-      }
-      near[i] = sqrt(best);
+/* The median over the points x [n][d] of the distance to their nearest point of t [m][d];
+ * with `self` (x is t) a point's nearest other point. The memorisation ratio is this for the
+ * corrected samples over this for the targets themselves: fresh samples of t's distribution
+ * score near 1, points collapsed onto t near 0. */
+static double median_nearest(const double *x, int64_t n, const double *t, int64_t m, int64_t d,
+                             int self) {
+  if (n == 0 || m < 1 + self) return NAN;
+  double *near = malloc(sizeof(double) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) {
+    double best = INFINITY;
+    for (int64_t j = 0; j < m; j++) {
+      if (self && j == i) continue;
+      double s = 0;
+      for (int64_t q = 0; q < d; q++) s += (x[i * d + q] - t[j * d + q]) * (x[i * d + q] - t[j * d + q]);
+      if (s < best) best = s;
     }
-    qsort(near, (size_t)na, sizeof(double), by_double);
-    const double med = na % 2 ? near[na / 2] : 0.5 * (near[na / 2 - 1] + near[na / 2]);
-    *(pass ? &den : &num) = med;
+    near[i] = sqrt(best);
   }
+  qsort(near, (size_t)n, sizeof(double), by_double);
+  const double med = n % 2 ? near[n / 2] : 0.5 * (near[n / 2 - 1] + near[n / 2]);
   free(near);
-  return den > 0 ? num / den : NAN;
+  return med;
 }
 
 /* Majority vote of the neighbours' classes; ties go to the class of the nearest. */
@@ -475,8 +471,9 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
       for (int s = 0; s < 2; s++) kept[s] = members ? kept[s] / (double)members : NAN;
     }
     /* Memorisation in the latent space, where the particles move. */
-    const double memo[3] = {memorisation(ls_, ns, lat_t, nt, k), memorisation(lb, ns, lat_t, nt, k),
-                            memorisation(lc, ns, lat_t, nt, k)};
+    const double own = median_nearest(lat_t, nt, lat_t, nt, k, 1);
+    double memo[3];
+    for (int s = 0; s < 3; s++) memo[s] = median_nearest(srcs[s], ns, lat_t, nt, k, 0) / own;
     const double acc_before = acc[c * 3] / cnt[c], acc_base = acc[c * 3 + 1] / cnt[c];
     const double acc_after = acc[c * 3 + 2] / cnt[c];
     /* The issue's bar, in gene space: better than the baseline, not below the sampling floor,

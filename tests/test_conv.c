@@ -123,16 +123,7 @@ static void check_param_gradient(const struct conv_case *c, int single) {
   double worst = 0.0;
   int64_t checked = 0;
   for (int64_t i = 0; i < np; i += single ? 5 : 1) {
-    double save = dc.theta[i], jp, jm;
-    dc.theta[i] = save + h;
-    gpa_disc_theta_changed(&dc);
-    TEST_OK(gpa_disc_objective(&dc, &jp));
-    dc.theta[i] = save - h;
-    gpa_disc_theta_changed(&dc);
-    TEST_OK(gpa_disc_objective(&dc, &jm));
-    dc.theta[i] = save;
-    gpa_disc_theta_changed(&dc);
-    double fd = (jp - jm) / (2 * h);
+    const double fd = disc_fd_theta(&dc, i, h);
     worst = fmax(worst, fabs(fd - grad[i]) / (1e-6 + fabs(fd)));
     checked++;
     if (!(fabs(fd - grad[i]) <= rtol * fabs(fd) + atol))

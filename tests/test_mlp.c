@@ -56,16 +56,7 @@ static void check_param_gradient(const struct case_def *c) {
   const double h = 1e-6;
   double worst = 0.0;
   for (int64_t i = 0; i < np; i++) {
-    double save = dc.theta[i], jp, jm;
-    dc.theta[i] = save + h;
-    gpa_disc_theta_changed(&dc);
-    TEST_OK(gpa_disc_objective(&dc, &jp));
-    dc.theta[i] = save - h;
-    gpa_disc_theta_changed(&dc);
-    TEST_OK(gpa_disc_objective(&dc, &jm));
-    dc.theta[i] = save;
-    gpa_disc_theta_changed(&dc);
-    double fd = (jp - jm) / (2 * h);
+    double fd = disc_fd_theta(&dc, i, h);
     double err = fabs(fd - grad[i]) / (1e-6 + fabs(fd));
     if (err > worst) worst = err;
     if (!(fabs(fd - grad[i]) <= 1e-6 * fabs(fd) + 2e-8))
@@ -144,16 +135,7 @@ static void test_single_precision(void **state) {
     double *g = malloc(sizeof(double) * (size_t)np);
     memcpy(g, dc[1].grad, sizeof(double) * (size_t)np);
     for (int64_t i = 0; i < np; i += 7) {
-      double save = dc[1].theta[i], jp, jm;
-      dc[1].theta[i] = save + h;
-      gpa_disc_theta_changed(&dc[1]);
-      TEST_OK(gpa_disc_objective(&dc[1], &jp));
-      dc[1].theta[i] = save - h;
-      gpa_disc_theta_changed(&dc[1]);
-      TEST_OK(gpa_disc_objective(&dc[1], &jm));
-      dc[1].theta[i] = save;
-      gpa_disc_theta_changed(&dc[1]);
-      double fd = (jp - jm) / (2 * h);
+      const double fd = disc_fd_theta(&dc[1], i, h);
       if (!(fabs(fd - g[i]) <= 2e-2 * fabs(fd) + 1e-3 * mag))
         fail_msg("single precision: dJ/dtheta[%lld] = %.6g, finite difference %.6g",
                  (long long)i, g[i], fd);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gpa/comm.h"
+#include "gpa/discriminator.h"
 #include "gpa/error.h"
 #include "gpa/io.h"
 #include "gpa/linalg.h"
@@ -40,6 +41,21 @@ static inline void fill_normal(double *x, int64_t n, double mean, double std, ui
     gpa_rng_init(&r, 42, stream, (uint64_t)i);
     x[i] = mean + std * gpa_rng_normal(&r);
   }
+}
+
+/* Central difference (J(theta_i + h) - J(theta_i - h)) / 2h of phi's objective; theta is left as
+ * it was. */
+static inline double disc_fd_theta(struct gpa_disc *dc, int64_t i, double h) {
+  double save = dc->theta[i], jp, jm;
+  dc->theta[i] = save + h;
+  gpa_disc_theta_changed(dc);
+  TEST_OK(gpa_disc_objective(dc, &jp));
+  dc->theta[i] = save - h;
+  gpa_disc_theta_changed(dc);
+  TEST_OK(gpa_disc_objective(dc, &jm));
+  dc->theta[i] = save;
+  gpa_disc_theta_changed(dc);
+  return (jp - jm) / (2 * h);
 }
 
 static inline int world_rank(void) {
