@@ -128,6 +128,11 @@ static void SFX(conv_backward)(struct gpa_mlp *m, const REAL *theta, const REAL 
   const int drop = m->training && m->dropout > 0.0;
   const int C = m->n_conv;
   REAL *col = m->col, *dcol = m->dcol;
+  if (grad && rows == 0) /* no rows: the kernels' gradients are 0 (the loop below writes none) */
+    for (int l = 0; l < C; l++) {
+      const struct gpa_conv *c = &m->conv[l];
+      memset(grad + c->w_off, 0, sizeof(REAL) * (size_t)(c->k * c->k * c->cin * c->cout));
+    }
   for (int64_t r = 0; r < rows; r += m->chunk) {
     const int64_t B = rows - r < m->chunk ? rows - r : m->chunk;
     REAL *dh = m->ga, *spare = m->gb;

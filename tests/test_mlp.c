@@ -1,5 +1,6 @@
 /* Gradients against central finite differences: dJ/dtheta for every activation, layer shape and
- * divergence (including nu), and grad_x phi; the BLIS wrappers against naive products. */
+ * divergence (including nu), and grad_x phi; the BLIS wrappers against naive products, and
+ * their empty products and a backward pass over no rows (ranks without rows). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,9 +247,102 @@ static void test_blas_wrappers(void **state) {
   }
 }
 
+/* Empty products (a rank with no rows): with k = 0 (gemm) or an empty x (gemv) the result is
+ * beta times the output, zeros for beta = 0 whatever the output held before; an empty output is
+ * left alone.  Double and single precision. */
+static void test_blas_empty(void **state) {
+  (void)state;
+  double A[6] = {1, 2, 3, 4, 5, 6}, C[6], y[3];
+  float As[6] = {1, 2, 3, 4, 5, 6}, Cs[6], ys[3];
+  const char *combos[4] = {"NN", "TN", "NT", "TT"};
+  for (int c = 0; c < 4; c++) {
+    for (int i = 0; i < 6; i++) C[i] = Cs[i] = NAN;
+    gpa_gemm(combos[c][0], combos[c][1], 2, 3, 0, 1.0, A, 3, A, 3, 0.0, C, 3);
+    gpa_sgemm(combos[c][0], combos[c][1], 2, 3, 0, 1.0f, As, 3, As, 3, 0.0f, Cs, 3);
+    for (int i = 0; i < 6; i++) assert_true(C[i] == 0.0 && Cs[i] == 0.0f);
+    for (int i = 0; i < 6; i++) C[i] = Cs[i] = (float)(i + 1);
+    gpa_gemm(combos[c][0], combos[c][1], 2, 3, 0, 1.0, A, 3, A, 3, 2.0, C, 3);
+    gpa_sgemm(combos[c][0], combos[c][1], 2, 3, 0, 1.0f, As, 3, As, 3, 2.0f, Cs, 3);
+    for (int i = 0; i < 6; i++) assert_true(C[i] == 2.0 * (i + 1) && Cs[i] == 2.0f * (i + 1));
+  }
+  /* C [2][3] inside a wider matrix (ldc 4): the padding column is not touched. */
+  double Cw[8];
+  for (int i = 0; i < 8; i++) Cw[i] = NAN;
+  gpa_gemm('T', 'N', 2, 3, 0, 1.0, A, 2, A, 3, 0.0, Cw, 4);
+  for (int i = 0; i < 2; i++) {
+    for (int j = 0; j < 3; j++) assert_true(Cw[i * 4 + j] == 0.0);
+    assert_true(isnan(Cw[i * 4 + 3]));
+  }
+  /* gemv: A stored [0][3] with 'T' (y has 3 entries) and [3][0] with 'N'. */
+  for (int i = 0; i < 3; i++) y[i] = ys[i] = NAN;
+  gpa_gemv('T', 0, 3, 1.0, A, 3, A, 0.0, y);
+  gpa_sgemv('T', 0, 3, 1.0f, As, 3, As, 0.0f, ys);
+  for (int i = 0; i < 3; i++) assert_true(y[i] == 0.0 && ys[i] == 0.0f);
+  for (int i = 0; i < 3; i++) y[i] = ys[i] = NAN;
+  gpa_gemv('N', 3, 0, 1.0, A, 1, A, 0.0, y);
+  gpa_sgemv('N', 3, 0, 1.0f, As, 1, As, 0.0f, ys);
+  for (int i = 0; i < 3; i++) assert_true(y[i] == 0.0 && ys[i] == 0.0f);
+  for (int i = 0; i < 3; i++) y[i] = ys[i] = (float)(i + 1);
+  gpa_gemv('T', 0, 3, 1.0, A, 3, A, 0.5, y);
+  gpa_sgemv('T', 0, 3, 1.0f, As, 3, As, 0.5f, ys);
+  for (int i = 0; i < 3; i++) assert_true(y[i] == 0.5 * (i + 1) && ys[i] == 0.5f * (i + 1));
+  /* An empty output: nothing written. */
+  y[0] = NAN;
+  gpa_gemv('N', 0, 3, 1.0, A, 3, A, 0.0, y);
+  gpa_gemv('T', 3, 0, 1.0, A, 3, A, 0.0, y);
+  gpa_gemm('N', 'N', 0, 3, 2, 1.0, A, 2, A, 3, 0.0, y, 3);
+  assert_true(isnan(y[0]));
+}
+
+/* A backward pass over no rows (a rank holding no particles and no targets) writes a zero
+ * gradient into a buffer that held something else: dense networks with 0, 1 and 2 hidden
+ * layers, a convolution, in double and single precision.  Otherwise the previous contents
+ * would go into the gradient allreduce. */
+static void test_backward_no_rows(void **state) {
+  (void)state;
+  for (int prec = 0; prec < 2; prec++)
+    for (int shape = 0; shape < 4; shape++) {
+      struct gpa_params p;
+      gpa_params_default(&p);
+      p.network.precision = prec ? GPA_PREC_SINGLE : GPA_PREC_DOUBLE;
+      p.network.widths.n = shape == 3 ? 1 : shape;
+      p.network.widths.v[0] = 8;
+      p.network.widths.v[1] = 6;
+      int64_t d = 3;
+      if (shape == 3) {
+        d = 16;
+        p.network.conv_channels.n = 1;
+        p.network.conv_channels.v[0] = 2;
+      }
+      struct gpa_mlp m;
+      TEST_OK(gpa_mlp_create(&m, d, &p, 0, 4));
+      const int64_t np = m.n_params;
+      double *theta = malloc(sizeof(double) * (size_t)np);
+      double *grad = malloc(sizeof(double) * (size_t)np);
+      double x[4 * 16], w[4] = {0.25, -0.5, 0.75, -1.0};
+      fill_normal(x, 4 * d, 0.0, 1.0, 21);
+      gpa_mlp_init_params(&m, theta, 3);
+      /* A real gradient first, so that every workspace and grad32 hold nonzero values. */
+      gpa_mlp_forward(&m, theta, x, 0, 4);
+      gpa_mlp_backward(&m, theta, x, w, 4, grad);
+      for (int64_t i = 0; i < np; i++) grad[i] = NAN;
+      gpa_mlp_forward(&m, theta, x, 0, 0);
+      gpa_mlp_backward(&m, theta, x, w, 0, grad);
+      for (int64_t i = 0; i < m.n_net; i++)
+        if (grad[i] != 0.0)
+          fail_msg("%s precision, shape %d: gradient[%lld] = %g over no rows", prec ? "single" : "double",
+                   shape, (long long)i, grad[i]);
+      free(theta);
+      free(grad);
+      gpa_mlp_destroy(&m);
+    }
+}
+
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_blas_wrappers),
+    cmocka_unit_test(test_blas_empty),
+    cmocka_unit_test(test_backward_no_rows),
     cmocka_unit_test(test_smooth_relu),
     cmocka_unit_test(test_param_gradients),
     cmocka_unit_test(test_input_gradients),
