@@ -3,24 +3,29 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gpa/comm.h"
 
 void gpa_cli_usage(FILE *out) {
   fputs("usage: gpa run DECK.yml [-P section.key=value ...] [--output FILE] [--restart CKPT.h5]\n"
-        "               [--dry-run] [--quiet]\n"
+        "               [--dry-run] [--quiet] [--overwrite]\n"
         "       gpa integrate DECK.yml [-P section.key=value ...] [--output FILE.h5]\n"
-        "                          [--report FILE.json]  transport one data set onto another\n"
+        "                          [--report FILE.json] [--overwrite]\n"
+        "                          transport one data set onto another\n"
         "       gpa transport --field RUN.h5 --input IN.h5[:/dataset] --output OUT.h5\n"
-        "                          [--labels IN.h5[:/labels]]\n"
+        "                          [--labels IN.h5[:/labels]] [--overwrite]\n"
         "                          move new points through a run's learned vector field\n"
         "                          (the points' classes for a class-conditional field)\n"
-        "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S]\n"
+        "       gpa sample --field RUN.h5 --n K --output OUT.h5 [--seed S] [--overwrite]\n"
         "                          draw K new source particles and move them likewise\n"
         "       gpa metrics A.h5[:/dataset] B.h5[:/dataset] [--blur 0.05] [--scaling 0.5]\n"
         "                          Sinkhorn divergence, energy distance, MMD, exact W2\n"
         "       gpa reference      print every deck key with its default and documentation\n"
         "       gpa version        print the version\n"
+        "\n"
+        "  --overwrite   replace the files of an earlier run (run, integrate, transport, sample)\n"
         "\n"
         "gpa moves particles (samples of a source distribution) towards a target data set with\n"
         "the Lipschitz-regularized generative particle algorithm.  Run it under mpirun for\n"
@@ -96,6 +101,12 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
       cli->dry_run = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       cli->quiet = 1;
+    } else if (!strcmp(a, "--overwrite")) {
+      if (strcmp(cli->command, "run") && strcmp(cli->command, "integrate") &&
+          strcmp(cli->command, "transport") && strcmp(cli->command, "sample"))
+        return GPA_ERROR(GPA_ERR_USAGE,
+                         "--overwrite is for gpa run, integrate, transport and sample");
+      cli->overwrite = 1;
     } else if (a[0] == '-' && a[1]) {
       return GPA_ERROR(GPA_ERR_USAGE, "unknown option '%s'", a);
     } else if (!strcmp(cli->command, "metrics")) {
@@ -121,7 +132,8 @@ int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli) {
   return GPA_OK;
 }
 
-/* Rank 0 reads the file; everyone gets its bytes (or the error). */
+/* Rank 0 reads the file (sequentially, so a pipe works too, and at most one byte more than a
+ * deck may hold); everyone gets its bytes (or the error). */
 static int read_broadcast(MPI_Comm comm, const char *path, char **text, size_t *len) {
   int rank;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
@@ -130,13 +142,21 @@ static int read_broadcast(MPI_Comm comm, const char *path, char **text, size_t *
   int err = 0;
   if (rank == 0) {
     FILE *f = fopen(path, "rb");
+    struct stat st;
     if (!f) {
       err = errno;
     } else {
-      if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-      if (size < 0 || size > (1 << 24) || fseek(f, 0, SEEK_SET) != 0) err = EFBIG;
-      if (!err && gpa_alloc(&buf, (size_t)size + 1) != GPA_OK) err = ENOMEM;
-      if (!err && fread(buf, 1, (size_t)size, f) != (size_t)size) err = errno ? errno : EIO;
+      if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) err = EISDIR;
+      if (!err && gpa_alloc(&buf, (size_t)GPA_DECK_MAX_BYTES + 2) != GPA_OK) {
+        gpa_error_clear();
+        err = ENOMEM;
+      }
+      if (!err) {
+        errno = 0;
+        size = (long long)fread(buf, 1, (size_t)GPA_DECK_MAX_BYTES + 1, f);
+        if (ferror(f)) err = errno ? errno : EIO;
+        else if (size > GPA_DECK_MAX_BYTES) err = EFBIG;
+      }
       fclose(f);
     }
   }
@@ -144,6 +164,11 @@ static int read_broadcast(MPI_Comm comm, const char *path, char **text, size_t *
   GPA_MPI(MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, comm));
   if (hdr[0]) {
     gpa_free(&buf);
+    if (hdr[0] == EFBIG)
+      return GPA_ERROR(GPA_ERR_INPUT, "cannot read deck '%s': larger than 1 MiB, the most a "
+                       "deck may hold", path);
+    if (hdr[0] == EISDIR)
+      return GPA_ERROR(GPA_ERR_INPUT, "cannot read deck '%s': it is a directory", path);
     return GPA_ERROR(GPA_ERR_INPUT, "cannot read deck '%s': %s", path, strerror((int)hdr[0]));
   }
   if (rank != 0) GPA_CHECK(gpa_alloc(&buf, (size_t)hdr[1] + 1));
@@ -168,6 +193,14 @@ int gpa_cli_load_deck(MPI_Comm comm, const struct gpa_cli *cli, struct gpa_deck 
     snprintf(assign, sizeof assign, "output.file=%s", cli->output);
     GPA_CHECK(gpa_deck_override(deck, assign));
   }
+  GPA_CHECK(gpa_deck_check_command(deck, cli->command));
   GPA_CHECK(gpa_deck_validate(deck));
+  /* The smallest node's physical memory bounds what the deck may ask for. */
+  int ranks;
+  GPA_MPI(MPI_Comm_size(comm, &ranks));
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  double node = pages > 0 && page > 0 ? (double)pages * (double)page : 1e300;
+  GPA_MPI(MPI_Allreduce(MPI_IN_PLACE, &node, 1, MPI_DOUBLE, MPI_MIN, comm));
+  GPA_CHECK(gpa_deck_check_memory(deck, ranks, node));
   return GPA_OK;
 }

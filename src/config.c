@@ -424,20 +424,44 @@ static int in_range(const char *range, double v, char *why, size_t size) {
 
 /* ------------------------------------------------------------------------- deck values */
 
+/* Where key i was set, as the start of a message: "PATH:LINE: ", "-P " or "PATH: ". */
+static void key_where(const struct gpa_deck *d, int i, char *out, size_t size) {
+  if (d->origin[i] == GPA_FROM_DECK)
+    snprintf(out, size, "%s:%d: ", d->path, d->line[i]);
+  else if (d->origin[i] == GPA_FROM_OVERRIDE)
+    snprintf(out, size, "-P ");
+  else
+    snprintf(out, size, "%s%s", d->path, d->path[0] ? ": " : "");
+}
+
+/* "WHERE section.key[entry]: message" (entry < 0: no index). */
+static int vkey_error(const struct gpa_deck *d, int i, int entry, const char *fmt, va_list ap) {
+  char msg[512], where[GPA_PATH_MAX + 32], index[32] = "";
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  key_where(d, i, where, sizeof where);
+  if (entry >= 0) snprintf(index, sizeof index, "[%d]", entry);
+  return GPA_ERROR(GPA_ERR_INPUT, "%s%s.%s%s: %s", where, table[i].section, table[i].key, index,
+                   msg);
+}
+
 static int key_error(const struct gpa_deck *d, int i, const char *fmt, ...) GPA_PRINTF(3, 4);
 static int key_error(const struct gpa_deck *d, int i, const char *fmt, ...) {
-  char msg[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int rc = vkey_error(d, i, -1, fmt, ap);
   va_end(ap);
-  if (d->origin[i] == GPA_FROM_DECK)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s:%d: %s.%s: %s", d->path, d->line[i], table[i].section,
-                     table[i].key, msg);
-  if (d->origin[i] == GPA_FROM_OVERRIDE)
-    return GPA_ERROR(GPA_ERR_INPUT, "-P %s.%s: %s", table[i].section, table[i].key, msg);
-  return GPA_ERROR(GPA_ERR_INPUT, "%s%s%s.%s: %s", d->path, d->path[0] ? ": " : "",
-                   table[i].section, table[i].key, msg);
+  return rc;
+}
+
+/* An error about entry `entry` (0-based) of list key i: "network.widths[0]: ...". */
+static int entry_error(const struct gpa_deck *d, int i, int entry, const char *fmt, ...)
+    GPA_PRINTF(4, 5);
+static int entry_error(const struct gpa_deck *d, int i, int entry, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = vkey_error(d, i, entry, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 /* Bytes of the char array behind string key i. */
@@ -526,9 +550,10 @@ static int set_scalar(struct gpa_deck *d, int i, const char *text, int quoted) {
       int64_t v;
       if (list.n == GPA_INT_LIST_MAX)
         return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
-      if (parse_int(tok, &v)) return key_error(d, i, "expected an integer, got '%s'", tok);
+      if (parse_int(tok, &v))
+        return entry_error(d, i, list.n, "expected an integer, got '%s'", tok);
       if (!in_range(k->range, (double)v, why, sizeof why))
-        return key_error(d, i, "entry %s: %s", tok, why);
+        return entry_error(d, i, list.n, "%s (got %s)", why, tok);
       list.v[list.n++] = v;
     }
     *(struct gpa_int_list *)field(&d->p, i) = list;
@@ -579,14 +604,16 @@ static int set_from_node(struct gpa_deck *d, int i, yaml_document_t *doc, yaml_n
          it < node->data.sequence.items.top; it++) {
       yaml_node_t *item = yaml_document_get_node(doc, *it);
       int64_t v;
-      if (!item || item->type != YAML_SCALAR_NODE)
-        return key_error(d, i, "expected a list of integers");
-      const char *text = (const char *)item->data.scalar.value;
       if (list.n == GPA_INT_LIST_MAX)
         return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
-      if (parse_int(text, &v)) return key_error(d, i, "expected an integer, got '%s'", text);
+      if (!item || item->type != YAML_SCALAR_NODE)
+        return entry_error(d, i, list.n, "expected an integer, got a %s",
+                           item && item->type == YAML_MAPPING_NODE ? "mapping" : "list");
+      const char *text = (const char *)item->data.scalar.value;
+      if (parse_int(text, &v))
+        return entry_error(d, i, list.n, "expected an integer, got '%s'", text);
       if (!in_range(k->range, (double)v, why, sizeof why))
-        return key_error(d, i, "entry %s: %s", text, why);
+        return entry_error(d, i, list.n, "%s (got %s)", why, text);
       list.v[list.n++] = v;
     }
     *(struct gpa_int_list *)field(&d->p, i) = list;
@@ -596,23 +623,94 @@ static int set_from_node(struct gpa_deck *d, int i, yaml_document_t *doc, yaml_n
                    node->type == YAML_MAPPING_NODE ? "mapping" : "list");
 }
 
+static int yaml_syntax_error(const char *path, const yaml_parser_t *parser) {
+  return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: YAML syntax error: %s %s", path,
+                   parser->problem_mark.line + 1, parser->problem ? parser->problem : "",
+                   parser->context ? parser->context : "");
+}
+
+/* Walks the deck's YAML events once before it is loaded, and refuses what the loader would
+ * take too long over or silently drop: nesting deeper than GPA_DECK_MAX_DEPTH (libyaml's
+ * scanner is quadratic in the depth of flow collections; the walk stops at the first level
+ * too deep, after at most ~1 KiB of look-ahead), a second YAML document (the loader reads
+ * only the first; an empty one after a trailing `---` is allowed), and an empty deck. */
+static int prescan(const char *path, const char *text, size_t len) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser))
+    return GPA_ERROR(GPA_ERR_NOMEM, "%s: cannot start the YAML parser", path);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  int rc = GPA_OK, depth = 0, docs = 0, content = 0, done = 0, ended = 0;
+  while (rc == GPA_OK && !done) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&parser, &ev)) {
+      if (ended) /* e.g. `...` then more text: that is a second document */
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a deck is one YAML document; found a second one "
+                       "(after a '---' or '...' line)", path, parser.problem_mark.line + 1);
+      else
+        rc = yaml_syntax_error(path, &parser);
+      break;
+    }
+    const size_t line = ev.start_mark.line + 1;
+    /* A document's root that is an empty plain scalar: nothing but `---` (or nothing). */
+    const int empty_root = ev.type == YAML_SCALAR_EVENT && depth == 0 &&
+                           ev.data.scalar.length == 0 && ev.data.scalar.plain_implicit;
+    switch (ev.type) {
+    case YAML_DOCUMENT_START_EVENT: docs++; break;
+    case YAML_DOCUMENT_END_EVENT: ended = 1; break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+      if (docs > 1 && !empty_root) {
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s:%zu: a deck is one YAML document; found a second one (after a "
+                       "'---' or '...' line)",
+                       path, line);
+        break;
+      }
+      if (!empty_root) content = 1;
+      if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+        if (++depth > GPA_DECK_MAX_DEPTH)
+          rc = GPA_ERROR(GPA_ERR_INPUT,
+                         "%s:%zu: nested more than %d levels deep; a deck is a mapping of "
+                         "sections of 'key: value' lines",
+                         path, line, GPA_DECK_MAX_DEPTH);
+      }
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: depth--; break;
+    case YAML_STREAM_END_EVENT: done = 1; break;
+    default: break;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  if (rc == GPA_OK && !content)
+    rc = GPA_ERROR(GPA_ERR_INPUT,
+                   "%s: the deck is empty (`{}` is a deck of defaults; `gpa reference` lists "
+                   "every key)",
+                   path);
+  return rc;
+}
+
 int gpa_deck_parse(struct gpa_deck *d, const char *path, const char *text, size_t len) {
   snprintf(d->path, sizeof d->path, "%s", path);
+  if (len > GPA_DECK_MAX_BYTES)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %zu bytes; a deck may hold at most 1 MiB", path, len);
+  GPA_CHECK(prescan(path, text, len));
   yaml_parser_t parser;
   yaml_document_t doc;
   if (!yaml_parser_initialize(&parser))
     return GPA_ERROR(GPA_ERR_NOMEM, "%s: cannot start the YAML parser", path);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
-    int rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: YAML syntax error: %s %s", path,
-                       parser.problem_mark.line + 1, parser.problem ? parser.problem : "",
-                       parser.context ? parser.context : "");
+    int rc = yaml_syntax_error(path, &parser);
     yaml_parser_delete(&parser);
     return rc;
   }
   int rc = GPA_OK;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  if (!root) goto done; /* empty deck: all defaults */
+  if (!root) goto done; /* not reached: prescan refuses an empty deck */
   if (root->type != YAML_MAPPING_NODE) {
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a deck is a mapping of sections (run:, source:, ...)",
                    path, root->start_mark.line + 1);
@@ -675,10 +773,13 @@ done:
   return rc;
 }
 
+/* -P syntax errors (no '=', not two names joined by one '.') are usage errors (status 2);
+ * unknown names and bad values are bad input (status 1), as in a deck. */
 int gpa_deck_override(struct gpa_deck *d, const char *assignment) {
   const char *eq = strchr(assignment, '=');
   const char *dot = strchr(assignment, '.');
-  if (!eq || !dot || dot > eq)
+  if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq ||
+      memchr(dot + 1, '.', (size_t)(eq - dot - 1)))
     return GPA_ERROR(GPA_ERR_USAGE, "-P %s: expected section.key=value", assignment);
   char section[64], key[64];
   size_t sl = (size_t)(dot - assignment), kl = (size_t)(eq - dot - 1);
@@ -837,6 +938,107 @@ int gpa_deck_validate(struct gpa_deck *d) {
   if (!p->output.stop_file[0])
     snprintf(p->output.stop_file, sizeof p->output.stop_file, "%s.stop", stem);
   return GPA_OK;
+}
+
+static int values_equal(const struct gpa_params *a, const struct gpa_params *b, int i);
+
+/* `gpa run` refuses a deck (or -P) that sets an integrate key to anything but its default: it
+ * would ignore it and run the other sections.  Keys at their defaults (inputs/reference.yml,
+ * the resolved deck of a run file) are harmless and allowed. */
+int gpa_deck_check_command(const struct gpa_deck *d, const char *command) {
+  if (strcmp(command, "run") != 0) return GPA_OK;
+  struct gpa_params def;
+  gpa_params_default(&def);
+  for (int i = 0; i < N_KEYS; i++) {
+    if (strcmp(table[i].section, "integrate") != 0 || d->origin[i] == GPA_FROM_DEFAULT ||
+        values_equal(&def, &d->p, i))
+      continue;
+    if (d->origin[i] == GPA_FROM_OVERRIDE)
+      return key_error(d, i, "the integrate section is for `gpa integrate`; `gpa run` would "
+                       "ignore it");
+    return key_error(d, i, "the integrate section is for `gpa integrate`; `gpa run` would "
+                     "ignore it and run the other sections (gpa integrate %s, or remove the "
+                     "section)", d->path);
+  }
+  return GPA_OK;
+}
+
+/* "1.6 PB": bytes in decimal units, three significant digits. */
+static void bytes_text(double bytes, char *out, size_t size) {
+  static const char *const unit[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 6) {
+    bytes /= 1000;
+    u++;
+  }
+  snprintf(out, size, "%.3g %s", bytes, unit[u]);
+}
+
+int gpa_deck_check_memory(const struct gpa_deck *d, int ranks, double node_bytes) {
+  const struct gpa_params *p = &d->p;
+  if (ranks < 1) ranks = 1;
+  const double dim = (double)(p->target.dim ? p->target.dim : p->source.dim);
+  /* Phi's dense layers: dim (or, behind convolutions, at least 1) -> widths -> 1 output per
+   * class; parameters, gradient and two Adam moments on every rank. */
+  double params = 0, in = p->network.conv_channels.n > 0 ? 1 : dim;
+  for (int l = 0; l < p->network.widths.n; l++) {
+    const double w = (double)p->network.widths.v[l];
+    params += in * w + w;
+    in = w;
+  }
+  params += in * (p->network.conditional ? 10 : 1) + 1;
+  struct {
+    double bytes; /* per rank */
+    int key;      /* the key named */
+    const char *what;
+    double n;
+  } term[4] = {
+      {8 * (double)p->source.n * dim / ranks, find_key("source", "n"), "source", (double)p->source.n},
+      {8 * (double)p->target.n * dim / ranks, find_key("target", "n"), "target", (double)p->target.n},
+      {8 * (double)p->generated.n * dim / ranks, find_key("generated", "n"), "generated",
+       (double)p->generated.n},
+      {8 * 4 * params, find_key("network", "widths"), "network", 0},
+  };
+  double total = 0;
+  int big = 0;
+  for (int t = 0; t < 4; t++) {
+    total += term[t].bytes;
+    if (term[t].bytes > term[big].bytes) big = t;
+  }
+  if (!(total > node_bytes)) return GPA_OK;
+  char where[GPA_PATH_MAX + 32], need[32], have[32], all[32], what[400], share[96] = "";
+  int key = term[big].key;
+  if (big < 3 && d->origin[key] == GPA_FROM_DEFAULT) {
+    /* the dimension made it too large: name it when it was set */
+    int idim = find_key(p->target.dim && big == 1 ? "target" : "source", "dim");
+    if (d->origin[idim] != GPA_FROM_DEFAULT) key = idim;
+  }
+  key_where(d, key, where, sizeof where);
+  bytes_text(term[big].bytes * (big < 3 ? ranks : 1), need, sizeof need);
+  bytes_text(node_bytes, have, sizeof have);
+  bytes_text(total, all, sizeof all);
+  if (big < 3) {
+    const char *dsec = big == 1 && p->target.dim ? "target" : "source";
+    snprintf(what, sizeof what, "%s.n x %s.dim = %.0f x %.0f", term[big].what, dsec, term[big].n,
+             dim);
+    if (ranks > 1) {
+      char each[32];
+      bytes_text(term[big].bytes, each, sizeof each);
+      snprintf(share, sizeof share, " (%s on each of %d ranks)", each, ranks);
+    }
+  } else {
+    char list[300];
+    gpa_params_value_text(p, key, list, sizeof list);
+    snprintf(what, sizeof what, "network.widths = %s with dim %.0f", list, dim);
+    snprintf(share, sizeof share, " (phi's parameters, gradient and Adam moments, on every rank)");
+  }
+  if (term[big].bytes >= node_bytes)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s%s needs %s%s, more than this node's %s of memory",
+                     where, what, need, share, have);
+  return GPA_ERROR(GPA_ERR_INPUT,
+                   "%s%s needs %s%s, and the deck %s per rank in all, more than this node's %s "
+                   "of memory",
+                   where, what, need, share, all, have);
 }
 
 /* ------------------------------------------------------------------------- restart */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "gpa/comm.h"
-#include "gpa/io.h"
 
 /* ------------------------------------------------------------------------- rank 0: reading */
 
@@ -37,16 +36,121 @@ static int exists(hid_t file, const char *name) {
   }
 }
 
+/* The innermost message of HDF5's error stack ("inflate() failed"); clears the stack. */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  if (n == 0) snprintf((char *)data, 256, "%s", e->desc ? e->desc : "");
+  return 0;
+}
+
+static const char *h5_detail(char buf[256]) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+  H5Eclear2(H5E_DEFAULT);
+  return buf[0] ? buf : "no detail";
+}
+
+/* `name` exists as a link: GPA_OK when it leads to an object; else an error saying why not
+ * (a dangling soft link, an external link to a missing file or object, damage). */
+static int link_resolves(hid_t file, const char *path, const char *name) {
+  if (H5Oexists_by_name(file, name, H5P_DEFAULT) > 0) return GPA_OK;
+  H5Eclear2(H5E_DEFAULT);
+  H5L_info_t li;
+  if (H5Lget_info(file, name, &li, H5P_DEFAULT) >= 0 &&
+      (li.type == H5L_TYPE_SOFT || li.type == H5L_TYPE_EXTERNAL)) {
+    size_t size = li.u.val_size + 1;
+    char *val = calloc(size, 1);
+    int rc;
+    if (val && H5Lget_val(file, name, val, size, H5P_DEFAULT) >= 0) {
+      const char *fname = "?", *oname = val;
+      unsigned flags = 0;
+      if (li.type == H5L_TYPE_EXTERNAL && H5Lunpack_elink_val(val, size - 1, &flags, &fname,
+                                                               &oname) < 0)
+        fname = oname = "?";
+      if (li.type == H5L_TYPE_SOFT)
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a soft link to '%s', which does not exist", path,
+                       name, val);
+      else
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s: %s is an external link to %s:%s, which cannot be opened", path, name,
+                       fname, oname);
+    } else {
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a link that cannot be followed", path, name);
+    }
+    free(val);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+  }
+  char detail[256];
+  return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path, name,
+                   h5_detail(detail));
+}
+
+hid_t gpa_data_open_readonly(const char *path) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (file < 0) H5Eclear2(H5E_DEFAULT);
+  return file;
+}
+
+int gpa_data_check_dataset(hid_t file, const char *path, const char *name) {
+  GPA_CHECK(link_resolves(file, path, name));
+  char detail[256];
+  H5O_info_t info;
+  if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
+                     name, h5_detail(detail));
+  if (info.type != H5O_TYPE_DATASET)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a %s, not a dataset", path, name,
+                     info.type == H5O_TYPE_GROUP ? "group" : "named datatype");
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (damaged file? HDF5: %s)", path, name,
+                     h5_detail(detail));
+  int rc = GPA_OK;
+  hid_t dcpl = H5Dget_create_plist(d);
+  int nf = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+  for (int i = 0; i < nf && rc == GPA_OK; i++) {
+    unsigned flags = 0, config = 0, cd[16];
+    size_t ncd = 16;
+    char fname[64] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname,
+                                     &config);
+    if (id < 0) continue; /* optional filters too: a chunk they compressed needs them */
+    if (H5Zfilter_avail(id) <= 0)
+      rc = GPA_ERROR(GPA_ERR_INPUT,
+                     "%s: %s is compressed with HDF5 filter %d (%s), which this HDF5 library does "
+                     "not have (store it uncompressed or with gzip)",
+                     path, name, (int)id, fname[0] ? fname : "unnamed");
+  }
+  if (dcpl >= 0) H5Pclose(dcpl);
+  H5Dclose(d);
+  H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
 /* Reads a 1-D string dataset (fixed-length or variable-length) into n new strings. */
 static int read_strings(const char *path, hid_t file, const char *name, int64_t *count,
                         char ***out) {
   *out = NULL;
+  *count = 0;
+  GPA_CHECK(gpa_data_check_dataset(file, path, name));
   hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
   if (d < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s", path, name);
   hid_t type = H5Dget_type(d), space = H5Dget_space(d);
   int64_t n = H5Sget_simple_extent_npoints(space);
   int rc = GPA_OK;
-  char **s = calloc((size_t)(n > 0 ? n : 1), sizeof(char *));
+  char detail[256];
+  char **s = n >= 0 ? calloc((size_t)(n > 0 ? n : 1), sizeof(char *)) : NULL;
+  if (!s) {
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Dclose(d);
+    return GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory reading %s (%lld strings)", path, name,
+                     (long long)n);
+  }
   if (H5Tget_class(type) != H5T_STRING) {
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s does not hold strings", path, name);
   } else if (H5Tis_variable_str(type) > 0) {
@@ -54,8 +158,11 @@ static int read_strings(const char *path, hid_t file, const char *name, int64_t 
     H5Tset_size(mt, H5T_VARIABLE);
     H5Tset_cset(mt, H5Tget_cset(type)); /* anndata writes UTF-8 */
     char **buf = calloc((size_t)(n > 0 ? n : 1), sizeof(char *));
-    if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s", path, name);
+    if (!buf) {
+      rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory reading %s", path, name);
+    } else if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name,
+                     h5_detail(detail));
     } else {
       for (int64_t i = 0; i < n; i++) s[i] = strdup(buf[i] ? buf[i] : "");
       if (n > 0) H5Dvlen_reclaim(mt, space, H5P_DEFAULT, buf);
@@ -66,8 +173,11 @@ static int read_strings(const char *path, hid_t file, const char *name, int64_t 
     size_t w = H5Tget_size(type);
     char *buf = calloc((size_t)(n > 0 ? n : 1), w);
     hid_t mt = H5Tcopy(type);
-    if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s", path, name);
+    if (!buf) {
+      rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory reading %s", path, name);
+    } else if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name,
+                     h5_detail(detail));
     } else {
       for (int64_t i = 0; i < n; i++) {
         s[i] = calloc(w + 1, 1);
@@ -92,6 +202,7 @@ static int read_strings(const char *path, hid_t file, const char *name, int64_t 
 
 /* Reads a 1-D integer dataset of exactly n values as int32. */
 static int read_codes(const char *path, hid_t file, const char *name, int64_t n, int32_t *out) {
+  GPA_CHECK(gpa_data_check_dataset(file, path, name));
   hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
   if (d < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s", path, name);
   hid_t type = H5Dget_type(d), space = H5Dget_space(d);
@@ -102,8 +213,10 @@ static int read_codes(const char *path, hid_t file, const char *name, int64_t n,
   else if (count != n)
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld entries for %lld samples", path, name,
                    (long long)count, (long long)n);
-  else if (n > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s", path, name);
+  else if (n > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+    char detail[256];
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name, h5_detail(detail));
+  }
   H5Sclose(space);
   H5Tclose(type);
   H5Dclose(d);
@@ -137,11 +250,25 @@ static int string_attr_equals(hid_t obj, const char *name, const char *value) {
   return eq;
 }
 
-/* Names "0", "1", ... for codes without names. */
-static int numbered_names(struct gpa_category *c) {
-  int32_t mx = -1;
-  (void)mx;
-  c->names = calloc((size_t)(c->n_names > 0 ? c->n_names : 1), sizeof(char *));
+enum { MAX_UNNAMED_CODE = 1 << 20 }; /* codes of a column without names: at most this */
+
+/* Names "0", "1", ... for codes without names: as many as the largest code + 1. */
+static int numbered_names(const char *path, int64_t n, struct gpa_category *c) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (c->codes[i] < -1)
+      return GPA_ERROR(GPA_ERR_INPUT, "%s: obs column '%s' has code %d (-1 is missing, else 0 "
+                       "and up)", path, c->key, c->codes[i]);
+    if (c->codes[i] >= MAX_UNNAMED_CODE)
+      return GPA_ERROR(GPA_ERR_INPUT,
+                       "%s: obs column '%s' has code %d but no category names (at most %d "
+                       "without names)",
+                       path, c->key, c->codes[i], MAX_UNNAMED_CODE - 1);
+    if ((int64_t)c->codes[i] + 1 > count) count = (int64_t)c->codes[i] + 1;
+  }
+  c->names = calloc((size_t)(count > 0 ? count : 1), sizeof(char *));
+  if (!c->names) return GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory", path);
+  c->n_names = (int)count;
   for (int i = 0; i < c->n_names; i++) {
     char buf[32];
     snprintf(buf, sizeof buf, "%d", i);
@@ -150,18 +277,37 @@ static int numbered_names(struct gpa_category *c) {
   return GPA_OK;
 }
 
+/* The names of category c from the string dataset `names`; c->n_names is what was read. */
+static int read_names(const char *path, hid_t file, const char *names, struct gpa_category *c) {
+  int64_t count = 0;
+  GPA_CHECK(read_strings(path, file, names, &count, &c->names));
+  if (count > INT32_MAX) {
+    free_strings(c->names, count);
+    c->names = NULL;
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld names, too many", path, names,
+                     (long long)count);
+  }
+  c->n_names = (int)count;
+  return GPA_OK;
+}
+
 /* The categorical column `key` of the samples, in either format. */
 static int read_category(const char *path, hid_t file, int format, const char *key, int64_t n,
                          struct gpa_category *c) {
   snprintf(c->key, sizeof c->key, "%s", key);
   c->codes = calloc((size_t)(n > 0 ? n : 1), sizeof(int32_t));
+  if (!c->codes) return GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory", path);
   char name[300], names[320];
   snprintf(name, sizeof name, "/obs/%s", key);
   if (!exists(file, name))
     return GPA_ERROR(GPA_ERR_INPUT, "%s: no obs column '%s' (%s)", path, key, name);
-  int64_t count = 0;
+  GPA_CHECK(link_resolves(file, path, name));
   H5O_info_t info;
-  H5Oget_info_by_name(file, name, &info, H5P_DEFAULT);
+  if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0) {
+    char detail[256];
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
+                     name, h5_detail(detail));
+  }
   if (format == GPA_DATA_H5AD && info.type == H5O_TYPE_GROUP) { /* anndata >= 0.8 */
     char codes[320];
     snprintf(codes, sizeof codes, "%s/codes", name);
@@ -169,8 +315,9 @@ static int read_category(const char *path, hid_t file, int format, const char *k
     if (!exists(file, codes) || !exists(file, names))
       return GPA_ERROR(GPA_ERR_INPUT, "%s: obs column '%s' is not categorical", path, key);
     GPA_CHECK(read_codes(path, file, codes, n, c->codes));
-    GPA_CHECK(read_strings(path, file, names, &count, &c->names));
+    GPA_CHECK(read_names(path, file, names, c));
   } else if (format == GPA_DATA_H5AD) {
+    GPA_CHECK(gpa_data_check_dataset(file, path, name));
     hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
     hid_t t = H5Dget_type(d);
     H5T_class_t cls = H5Tget_class(t);
@@ -178,12 +325,19 @@ static int read_category(const char *path, hid_t file, int format, const char *k
     snprintf(names, sizeof names, "/obs/__categories/%s", key);
     int legacy = H5Aexists(d, "categories") > 0 && exists(file, names); /* anndata 0.7 */
     H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
     if (cls == H5T_STRING) { /* plain strings: their distinct values become the categories */
       char **vals;
+      int64_t count = 0;
       GPA_CHECK(read_strings(path, file, name, &count, &vals));
+      if (count != n) {
+        free_strings(vals, count);
+        return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld entries for %lld samples", path, name,
+                         (long long)count, (long long)n);
+      }
       c->names = calloc((size_t)(count > 0 ? count : 1), sizeof(char *));
       c->n_names = 0;
-      for (int64_t i = 0; i < count && i < n; i++) {
+      for (int64_t i = 0; i < count && c->names; i++) {
         int k = gpa_category_find(c, vals[i]);
         if (k < 0) {
           c->names[c->n_names] = strdup(vals[i]);
@@ -192,32 +346,124 @@ static int read_category(const char *path, hid_t file, int format, const char *k
         c->codes[i] = k;
       }
       free_strings(vals, count);
+      if (!c->names) return GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory", path);
       return GPA_OK;
     }
     GPA_CHECK(read_codes(path, file, name, n, c->codes));
-    if (legacy) {
-      GPA_CHECK(read_strings(path, file, names, &count, &c->names));
-    } else {
-      for (int64_t i = 0; i < n; i++) count = c->codes[i] + 1 > count ? c->codes[i] + 1 : count;
-      c->n_names = (int)count;
-      return numbered_names(c);
-    }
+    if (legacy)
+      GPA_CHECK(read_names(path, file, names, c));
+    else
+      return numbered_names(path, n, c);
   } else { /* layout v1 */
     GPA_CHECK(read_codes(path, file, name, n, c->codes));
     snprintf(names, sizeof names, "/obs/%s_names", key);
-    if (exists(file, names)) {
-      GPA_CHECK(read_strings(path, file, names, &count, &c->names));
-    } else {
-      for (int64_t i = 0; i < n; i++) count = c->codes[i] + 1 > count ? c->codes[i] + 1 : count;
-      c->n_names = (int)count;
-      return numbered_names(c);
-    }
+    if (exists(file, names))
+      GPA_CHECK(read_names(path, file, names, c));
+    else
+      return numbered_names(path, n, c);
   }
-  c->n_names = (int)count;
   for (int64_t i = 0; i < n; i++)
     if (c->codes[i] < -1 || c->codes[i] >= c->n_names)
       return GPA_ERROR(GPA_ERR_INPUT, "%s: obs column '%s' has code %d for %d categories", path,
                        key, c->codes[i], c->n_names);
+  return GPA_OK;
+}
+
+/* Extent of the 1-D dataset `name` and the class of its type; GPA_ERR_INPUT unless 1-D and
+ * of class `want` (H5T_INTEGER; H5T_FLOAT also takes integers). */
+static int vector_extent(hid_t file, const char *path, const char *name, H5T_class_t want,
+                         int64_t *n) {
+  GPA_CHECK(gpa_data_check_dataset(file, path, name));
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT), sp = H5Dget_space(d), t = H5Dget_type(d);
+  int nd = H5Sget_simple_extent_ndims(sp);
+  *n = H5Sget_simple_extent_npoints(sp);
+  H5T_class_t cls = H5Tget_class(t);
+  H5Tclose(t);
+  H5Sclose(sp);
+  H5Dclose(d);
+  H5Eclear2(H5E_DEFAULT);
+  if (nd != 1 || *n < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s must be 1-D (it has %d dimensions)", path, name, nd);
+  if (cls != H5T_INTEGER && !(want == H5T_FLOAT && cls == H5T_FLOAT))
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s must hold %s", path, name,
+                     want == H5T_FLOAT ? "numbers" : "integers");
+  return GPA_OK;
+}
+
+/* CSR X (/X a group): the shape, and the row pointers checked against /X/data and
+ * /X/indices, so that the ranks' reads of their rows cannot fail on an inconsistent matrix. */
+static int read_csr_layout(hid_t file, struct gpa_dataset *ds) {
+  const char *path = ds->path;
+  hid_t g = H5Oopen(file, "/X", H5P_DEFAULT);
+  int csr = string_attr_equals(g, "encoding-type", "csr_matrix") ||
+            string_attr_equals(g, "h5sparse_format", "csr");
+  int64_t shape[2] = {-1, -1};
+  if (H5Aexists(g, "shape") > 0) {
+    hid_t a = H5Aopen(g, "shape", H5P_DEFAULT), sp = H5Aget_space(a), t = H5Aget_type(a);
+    if (H5Sget_simple_extent_npoints(sp) == 2 && H5Tget_class(t) == H5T_INTEGER &&
+        H5Aread(a, H5T_NATIVE_INT64, shape) < 0)
+      shape[0] = shape[1] = -1;
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Aclose(a);
+  }
+  H5Oclose(g);
+  H5Eclear2(H5E_DEFAULT);
+  if (!csr || !exists(file, "/X/data") || !exists(file, "/X/indices") ||
+      !exists(file, "/X/indptr"))
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: /X is a group but not a CSR matrix (csc_matrix and "
+                                    "others are not read; store X dense or CSR)", path);
+  if (shape[0] < 0 || shape[1] < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: /X has no valid 'shape' attribute (2 integers >= 0)",
+                     path);
+  int64_t nnz, nidx, nptr;
+  GPA_CHECK(vector_extent(file, path, "/X/data", H5T_FLOAT, &nnz));
+  GPA_CHECK(vector_extent(file, path, "/X/indices", H5T_INTEGER, &nidx));
+  GPA_CHECK(vector_extent(file, path, "/X/indptr", H5T_INTEGER, &nptr));
+  if (nptr != shape[0] + 1)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indptr has %lld entries for the shape %lld x %lld "
+                     "(%lld expected)", path, (long long)nptr, (long long)shape[0],
+                     (long long)shape[1], (long long)shape[0] + 1);
+  if (nnz != nidx)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: /X/data has %lld values but /X/indices has %lld", path,
+                     (long long)nnz, (long long)nidx);
+  ds->sparse = 1;
+  ds->n_samples = shape[0];
+  ds->n_genes = shape[1];
+  ds->indptr = calloc((size_t)nptr, sizeof(int64_t));
+  if (!ds->indptr) return GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory for /X/indptr", path);
+  hid_t d = H5Dopen2(file, "/X/indptr", H5P_DEFAULT);
+  herr_t st = H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->indptr);
+  H5Dclose(d);
+  if (st < 0) {
+    char detail[256];
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read /X/indptr (HDF5: %s)", path,
+                     h5_detail(detail));
+  }
+  const int64_t *p = ds->indptr;
+  for (int64_t i = 0; i < nptr; i++) {
+    if (p[i] < 0)
+      return GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indptr[%lld] is negative (%lld)", path,
+                       (long long)i, (long long)p[i]);
+    if (i > 0 && p[i] < p[i - 1])
+      return GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indptr is not non-decreasing at row %lld (%lld "
+                       "then %lld)", path, (long long)(i - 1), (long long)p[i - 1],
+                       (long long)p[i]);
+    if (p[i] > nnz)
+      return GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indptr: row %lld ends at %lld, beyond the %lld "
+                       "values of /X/data", path, (long long)(i > 0 ? i - 1 : 0),
+                       (long long)p[i], (long long)nnz);
+  }
+  return GPA_OK;
+}
+
+/* Reads the id list `name` (count must be `n`: "ids for %lld <what>"). */
+static int read_ids(hid_t file, const char *path, const char *name, int64_t n, const char *what,
+                    char ***ids, int64_t *count) {
+  GPA_CHECK(read_strings(path, file, name, count, ids));
+  if (*count != n)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld ids for %lld %s", path, name,
+                     (long long)*count, (long long)n, what);
   return GPA_OK;
 }
 
@@ -232,15 +478,24 @@ static int read_annotations(struct gpa_dataset *ds, const char *batch_key,
     H5Eclear2(H5E_DEFAULT);
     return GPA_ERROR(GPA_ERR_INPUT, "'%s' is not an HDF5 file", path);
   }
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) return GPA_ERROR(GPA_ERR_INPUT, "'%s' cannot be read as HDF5", path);
+  hid_t file = gpa_data_open_readonly(path);
+  if (file < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "'%s' cannot be read as HDF5 (truncated or damaged?)", path);
+  }
   int rc = GPA_OK;
   if (!exists(file, "/X")) {
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: no dataset /X (samples x genes)", path);
     goto done;
   }
+  GPA_CHECK_GOTO(rc, link_resolves(file, path, "/X"), done);
   H5O_info_t info;
-  H5Oget_info_by_name(file, "/X", &info, H5P_DEFAULT);
+  if (H5Oget_info_by_name(file, "/X", &info, H5P_DEFAULT) < 0) {
+    char detail[256];
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X cannot be opened (damaged file? HDF5: %s)", path,
+                   h5_detail(detail));
+    goto done;
+  }
   hid_t obs = exists(file, "/obs") ? H5Oopen(file, "/obs", H5P_DEFAULT) : -1;
   size_t plen = strlen(path);
   ds->format = (plen > 5 && strcmp(path + plen - 5, ".h5ad") == 0) ||
@@ -249,36 +504,11 @@ static int read_annotations(struct gpa_dataset *ds, const char *batch_key,
                    ? GPA_DATA_H5AD
                    : GPA_DATA_LAYOUT1;
   if (obs >= 0) H5Oclose(obs);
+  H5Eclear2(H5E_DEFAULT);
   if (info.type == H5O_TYPE_GROUP) { /* sparse X */
-    hid_t g = H5Oopen(file, "/X", H5P_DEFAULT);
-    int csr = string_attr_equals(g, "encoding-type", "csr_matrix") ||
-              string_attr_equals(g, "h5sparse_format", "csr");
-    int64_t shape[2] = {0, 0};
-    if (H5Aexists(g, "shape") > 0) {
-      hid_t a = H5Aopen(g, "shape", H5P_DEFAULT);
-      H5Aread(a, H5T_NATIVE_INT64, shape);
-      H5Aclose(a);
-    }
-    H5Oclose(g);
-    if (!csr || !exists(file, "/X/data") || !exists(file, "/X/indices") ||
-        !exists(file, "/X/indptr")) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X is a group but not a CSR matrix (csc_matrix and "
-                                    "others are not read; store X dense or CSR)", path);
-      goto done;
-    }
-    ds->sparse = 1;
-    ds->n_samples = shape[0];
-    ds->n_genes = shape[1];
-    ds->indptr = calloc((size_t)ds->n_samples + 1, sizeof(int64_t));
-    hid_t d = H5Dopen2(file, "/X/indptr", H5P_DEFAULT), sp = H5Dget_space(d);
-    if (H5Sget_simple_extent_npoints(sp) != ds->n_samples + 1 ||
-        H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ds->indptr) < 0)
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indptr does not match the shape %lld x %lld", path,
-                     (long long)shape[0], (long long)shape[1]);
-    H5Sclose(sp);
-    H5Dclose(d);
-    if (rc) goto done;
+    GPA_CHECK_GOTO(rc, read_csr_layout(file, ds), done);
   } else {
+    GPA_CHECK_GOTO(rc, gpa_data_check_dataset(file, path, "/X"), done);
     hid_t d = H5Dopen2(file, "/X", H5P_DEFAULT), sp = H5Dget_space(d), t = H5Dget_type(d);
     hsize_t dims[2] = {0, 0};
     int nd = H5Sget_simple_extent_ndims(sp);
@@ -288,45 +518,49 @@ static int read_annotations(struct gpa_dataset *ds, const char *batch_key,
     H5Sclose(sp);
     H5Dclose(d);
     if (nd != 2 || (cls != H5T_FLOAT && cls != H5T_INTEGER)) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X must be a numeric [samples, genes] matrix", path);
+      if (nd != 2)
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X must be a numeric [samples, genes] matrix (it has "
+                       "%d dimensions)", path, nd);
+      else
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X must be a numeric [samples, genes] matrix (its "
+                       "elements are not numbers)", path);
       goto done;
     }
     ds->n_samples = (int64_t)dims[0];
     ds->n_genes = (int64_t)dims[1];
   }
-  /* Gene and sample ids. */
-  int64_t count = 0;
+  /* Gene and sample ids: exactly one per gene and per sample. */
   const char *genes = ds->format == GPA_DATA_H5AD ? "/var/_index" : "/var/gene_ids";
   if (!exists(file, genes)) {
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: no gene ids (%s)", path, genes);
     goto done;
   }
-  rc = read_strings(path, file, genes, &count, &ds->gene_ids);
-  if (rc == GPA_OK && count != ds->n_genes)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld ids for %lld genes", path, genes,
-                   (long long)count, (long long)ds->n_genes);
+  GPA_CHECK_GOTO(rc, read_ids(file, path, genes, ds->n_genes, "genes", &ds->gene_ids,
+                              &ds->n_gene_ids), done);
   const char *samples = ds->format == GPA_DATA_H5AD ? "/obs/_index" : "/obs/sample_ids";
-  if (rc == GPA_OK && exists(file, samples)) {
-    rc = read_strings(path, file, samples, &count, &ds->sample_ids);
-    if (rc == GPA_OK && count != ds->n_samples)
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s has %lld ids for %lld samples", path, samples,
-                     (long long)count, (long long)ds->n_samples);
-  }
-  if (rc) goto done;
+  if (exists(file, samples))
+    GPA_CHECK_GOTO(rc, read_ids(file, path, samples, ds->n_samples, "samples", &ds->sample_ids,
+                                &ds->n_sample_ids), done);
   /* The two columns. */
   if (batch_key[0]) {
     rc = read_category(path, file, ds->format, batch_key, ds->n_samples, &ds->batch);
   } else {
     snprintf(ds->batch.key, sizeof ds->batch.key, "(all)");
     ds->batch.codes = calloc((size_t)ds->n_samples + 1, sizeof(int32_t));
-    ds->batch.n_names = 1;
     ds->batch.names = calloc(1, sizeof(char *));
+    if (!ds->batch.codes || !ds->batch.names) {
+      rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory for %lld samples", path,
+                     (long long)ds->n_samples);
+      goto done;
+    }
+    ds->batch.n_names = 1;
     ds->batch.names[0] = strdup("all");
   }
   if (rc == GPA_OK && label_key[0])
     rc = read_category(path, file, ds->format, label_key, ds->n_samples, &ds->label);
 done:
   H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
   return rc;
 }
 
@@ -402,8 +636,8 @@ int gpa_dataset_open(MPI_Comm comm, const char *path, const char *batch_key,
       int64_t hdr[5] = {ds->format, ds->n_samples, ds->n_genes, ds->sparse,
                         ds->sample_ids != NULL};
       put(&p, hdr, sizeof hdr);
-      put_strings(&p, ds->gene_ids, ds->n_genes);
-      if (ds->sample_ids) put_strings(&p, ds->sample_ids, ds->n_samples);
+      put_strings(&p, ds->gene_ids, ds->n_gene_ids);
+      if (ds->sample_ids) put_strings(&p, ds->sample_ids, ds->n_sample_ids);
       pack_category(&p, &ds->batch, ds->n_samples);
       pack_category(&p, &ds->label, ds->n_samples);
       if (ds->sparse) put(&p, ds->indptr, sizeof(int64_t) * (size_t)(ds->n_samples + 1));
@@ -431,7 +665,11 @@ int gpa_dataset_open(MPI_Comm comm, const char *path, const char *batch_key,
     ds->n_genes = hdr[2];
     ds->sparse = (int)hdr[3];
     ds->gene_ids = get_strings(&cur, ds->n_genes);
-    if (hdr[4]) ds->sample_ids = get_strings(&cur, ds->n_samples);
+    ds->n_gene_ids = ds->n_genes;
+    if (hdr[4]) {
+      ds->sample_ids = get_strings(&cur, ds->n_samples);
+      ds->n_sample_ids = ds->n_samples;
+    }
     unpack_category(&cur, &ds->batch, ds->n_samples);
     unpack_category(&cur, &ds->label, ds->n_samples);
     if (ds->sparse) {
@@ -452,8 +690,8 @@ static void free_category(struct gpa_category *c) {
 }
 
 void gpa_dataset_close(struct gpa_dataset *ds) {
-  free_strings(ds->gene_ids, ds->n_genes);
-  free_strings(ds->sample_ids, ds->n_samples);
+  free_strings(ds->gene_ids, ds->n_gene_ids);
+  free_strings(ds->sample_ids, ds->n_sample_ids);
   free_category(&ds->batch);
   free_category(&ds->label);
   free(ds->indptr);
@@ -483,40 +721,48 @@ static void select_sample_rows(hid_t space, const int64_t *rows, int64_t count, 
 }
 
 /* Dense X: rows into buf [count][g] (file order of the selection must match: rows sorted). */
-static int read_dense(struct gpa_h5 *f, const int64_t *rows, int64_t count, int64_t g,
-                      float *buf) {
-  hid_t d = H5Dopen2(f->file, "/X", H5P_DEFAULT);
-  if (d < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open /X", f->path);
+static int read_dense(hid_t file, const char *path, const int64_t *rows, int64_t count,
+                      int64_t g, float *buf) {
+  char detail[256];
+  hid_t d = H5Dopen2(file, "/X", H5P_DEFAULT);
+  if (d < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open /X (HDF5: %s)", path, h5_detail(detail));
   hid_t fspace = H5Dget_space(d);
-  hsize_t mdims[2] = {(hsize_t)(count > 0 ? count : 1), (hsize_t)g};
+  hsize_t mdims[2] = {(hsize_t)count, (hsize_t)g};
   hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  if (count > 0) {
-    select_sample_rows(fspace, rows, count, g);
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  herr_t st = H5Dread(d, H5T_NATIVE_FLOAT, mspace, fspace, f->dxpl, buf);
+  select_sample_rows(fspace, rows, count, g);
+  herr_t st = H5Dread(d, H5T_NATIVE_FLOAT, mspace, fspace, H5P_DEFAULT, buf);
   H5Sclose(mspace);
   H5Sclose(fspace);
   H5Dclose(d);
-  if (st < 0) return GPA_ERROR(GPA_ERR_IO, "%s: cannot read rows of /X", f->path);
+  if (st < 0)
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot read rows %lld-%lld of /X (damaged file? HDF5: %s)",
+                     path, (long long)rows[0], (long long)rows[count - 1], h5_detail(detail));
   return GPA_OK;
 }
 
-/* CSR X: rows into buf [count][g] (zeros where absent). */
-static int read_csr(struct gpa_h5 *f, const struct gpa_dataset *ds, const int64_t *rows,
+/* CSR X: rows into buf [count][g] (zeros where absent).  The row pointers were checked against
+ * the lengths of /X/data and /X/indices when the file was opened. */
+static int read_csr(hid_t file, const struct gpa_dataset *ds, const int64_t *rows,
                     int64_t count, int64_t g, float *buf) {
   int64_t nnz = 0;
   for (int64_t i = 0; i < count; i++) nnz += ds->indptr[rows[i] + 1] - ds->indptr[rows[i]];
   float *vals = malloc(sizeof(float) * (size_t)(nnz > 0 ? nnz : 1));
   int64_t *cols = malloc(sizeof(int64_t) * (size_t)(nnz > 0 ? nnz : 1));
-  int rc = GPA_OK;
+  int rc = vals && cols ? GPA_OK
+                        : GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory for %lld values of /X",
+                                    ds->path, (long long)nnz);
   const char *names[2] = {"/X/data", "/X/indices"};
   hid_t types[2] = {H5T_NATIVE_FLOAT, H5T_NATIVE_INT64};
   void *outs[2] = {vals, cols};
-  for (int k = 0; k < 2 && rc == GPA_OK; k++) {
-    hid_t d = H5Dopen2(f->file, names[k], H5P_DEFAULT);
+  for (int k = 0; k < 2 && rc == GPA_OK && nnz > 0; k++) {
+    char detail[256];
+    hid_t d = H5Dopen2(file, names[k], H5P_DEFAULT);
+    if (d < 0) {
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (HDF5: %s)", ds->path, names[k],
+                     h5_detail(detail));
+      break;
+    }
     hid_t fspace = H5Dget_space(d);
     H5Sselect_none(fspace);
     for (int64_t i = 0; i < count; i++) {
@@ -524,11 +770,12 @@ static int read_csr(struct gpa_h5 *f, const struct gpa_dataset *ds, const int64_
       hsize_t cnt = (hsize_t)(ds->indptr[rows[i] + 1] - ds->indptr[rows[i]]);
       if (cnt) H5Sselect_hyperslab(fspace, H5S_SELECT_OR, &start, NULL, &cnt, NULL);
     }
-    hsize_t m = (hsize_t)(nnz > 0 ? nnz : 1);
+    hsize_t m = (hsize_t)nnz;
     hid_t mspace = H5Screate_simple(1, &m, NULL);
-    if (nnz == 0) H5Sselect_none(mspace);
-    if (H5Dread(d, types[k], mspace, fspace, f->dxpl, outs[k]) < 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot read %s", f->path, names[k]);
+    if (H5Dread(d, types[k], mspace, fspace, H5P_DEFAULT, outs[k]) < 0)
+      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot read %s for rows %lld-%lld (damaged file? HDF5: %s)",
+                     ds->path, names[k], (long long)rows[0], (long long)rows[count - 1],
+                     h5_detail(detail));
     H5Sclose(mspace);
     H5Sclose(fspace);
     H5Dclose(d);
@@ -540,8 +787,8 @@ static int read_csr(struct gpa_h5 *f, const struct gpa_dataset *ds, const int64_
     memset(row, 0, sizeof(float) * (size_t)g);
     for (int64_t e = ds->indptr[rows[i]]; e < ds->indptr[rows[i] + 1]; e++, at++) {
       if (cols[at] < 0 || cols[at] >= g) {
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indices holds column %lld for %lld genes",
-                       f->path, (long long)cols[at], (long long)g);
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X/indices holds column %lld for %lld genes (row %lld)",
+                       ds->path, (long long)cols[at], (long long)g, (long long)rows[i]);
         break;
       }
       row[cols[at]] = vals[at];
@@ -557,35 +804,44 @@ static int by_index(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
-                          int64_t count, const int64_t *col_map, int64_t ncols, float *out) {
-  struct gpa_h5 f;
-  GPA_CHECK(gpa_h5_open(&f, comm, ds->path, 0, ds->path));
+/* Not collective: this rank's rows, read through its own sequential-driver handle. */
+static int read_rows_local(const struct gpa_dataset *ds, const int64_t *rows, int64_t count,
+                           const int64_t *col_map, int64_t ncols, float *out) {
   const int64_t g = ds->n_genes;
-  /* Every rank goes through the same number of collective reads. */
+  for (int64_t i = 0; i < count; i++)
+    if (rows[i] < 0 || rows[i] >= ds->n_samples)
+      return GPA_ERROR(GPA_ERR_INTERNAL, "%s: row %lld asked of %lld", ds->path,
+                       (long long)rows[i], (long long)ds->n_samples);
+  for (int64_t j = 0; col_map && j < ncols; j++)
+    if (col_map[j] < 0 || col_map[j] >= g)
+      return GPA_ERROR(GPA_ERR_INTERNAL, "%s: column %lld asked of %lld", ds->path,
+                       (long long)col_map[j], (long long)g);
+  hid_t file = gpa_data_open_readonly(ds->path);
+  if (file < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "'%s' cannot be read as HDF5 (truncated or damaged?)",
+                     ds->path);
+  }
   int64_t block = BLOCK_FLOATS / (g > 0 ? g : 1);
   if (block > ROW_BLOCK) block = ROW_BLOCK;
   if (block < 1) block = 1;
-  long long blocks = (count + block - 1) / block, most = 0;
-  MPI_Allreduce(&blocks, &most, 1, MPI_LONG_LONG, MPI_MAX, comm);
-  float *buf = malloc(sizeof(float) * (size_t)(block * g));
+  float *buf = malloc(sizeof(float) * (size_t)(block * (g > 0 ? g : 1)));
   int64_t *sorted = malloc(sizeof(int64_t) * 2 * (size_t)block);
-  int rc = buf && sorted ? GPA_OK : GPA_ERROR(GPA_ERR_NOMEM, "out of memory reading %s", ds->path);
-  for (long long b = 0; b < most; b++) {
-    int64_t lo = b * block, n = 0;
-    if (lo < count) n = count - lo < block ? count - lo : block;
+  int64_t *idx = malloc(sizeof(int64_t) * (size_t)block);
+  int rc = buf && sorted && idx
+               ? GPA_OK
+               : GPA_ERROR(GPA_ERR_NOMEM, "out of memory reading %s", ds->path);
+  for (int64_t lo = 0; lo < count && rc == GPA_OK; lo += block) {
+    const int64_t n = count - lo < block ? count - lo : block;
     /* Read the block's rows in increasing order, then put each where it belongs. */
     for (int64_t i = 0; i < n; i++) {
       sorted[2 * i] = rows[lo + i];
       sorted[2 * i + 1] = i;
     }
     qsort(sorted, (size_t)n, 2 * sizeof(int64_t), by_index);
-    int64_t idx[ROW_BLOCK];
     for (int64_t i = 0; i < n; i++) idx[i] = sorted[2 * i];
-    int brc = rc;
-    if (brc == GPA_OK)
-      brc = ds->sparse ? read_csr(&f, ds, idx, n, g, buf) : read_dense(&f, idx, n, g, buf);
-    if (rc == GPA_OK) rc = brc;
+    rc = ds->sparse ? read_csr(file, ds, idx, n, g, buf) : read_dense(file, ds->path, idx, n, g,
+                                                                      buf);
     for (int64_t i = 0; i < n && rc == GPA_OK; i++) {
       const float *src = buf + i * g;
       float *dst = out + (lo + sorted[2 * i + 1]) * ncols;
@@ -602,6 +858,15 @@ int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int
   }
   free(buf);
   free(sorted);
-  gpa_h5_close(&f);
+  free(idx);
+  H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
+int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
+                          int64_t count, const int64_t *col_map, int64_t ncols, float *out) {
+  /* No HDF5 call below is collective: a rank that fails cannot leave the others waiting. */
+  int rc = count > 0 ? read_rows_local(ds, rows, count, col_map, ncols, out) : GPA_OK;
   return gpa_comm_agree(comm, rc);
 }

@@ -9,6 +9,7 @@
 
 #include "gpa/checkpoint.h"
 #include "gpa/comm.h"
+#include "gpa/io.h"
 
 /* ------------------------------------------------------------------------- interruptions */
 
@@ -24,21 +25,24 @@ void gpa_drive_install_signals(void) {
   sigaction(SIGUSR1, &sa, NULL);
 }
 
-enum { STOP_SIGNAL = 1, STOP_FILE = 2, STOP_WALL_TIME = 4 };
+enum { STOP_SIGTERM = 1, STOP_SIGUSR1 = 2, STOP_FILE = 4, STOP_WALL_TIME = 8 };
 
 struct watch {
   double started;         /* MPI_Wtime at program start */
   double last_file_check;
   double slowest_step;    /* seconds */
   double last_checkpoint; /* seconds the last checkpoint took */
+  double checkpoint_size; /* bytes of the last checkpoint; 0: none yet */
   int warned_flat;        /* the flat-phi warning was printed */
+  int quiet;
 };
 
 /* Collective: whether to stop after this step, as STOP_* bits agreed by all ranks.  Rank 0
  * looks for the stop file (at most once a second) and at the wall clock, leaving time for two
  * more steps and a checkpoint. */
 static int interruption(MPI_Comm comm, int rank, const struct gpa_params *p, struct watch *w) {
-  int local = stop_signal ? STOP_SIGNAL : 0, all = 0;
+  /* The signal travels in the bits, so every rank names the same one. */
+  int local = stop_signal == SIGTERM ? STOP_SIGTERM : stop_signal ? STOP_SIGUSR1 : 0, all = 0;
   double now = MPI_Wtime();
   if (rank == 0) {
     if (now - w->last_file_check >= 1.0) {
@@ -55,9 +59,67 @@ static int interruption(MPI_Comm comm, int rank, const struct gpa_params *p, str
 }
 
 static const char *interruption_name(int why) {
-  if (why & STOP_SIGNAL) return stop_signal == SIGTERM ? "SIGTERM" : "SIGUSR1";
+  if (why & STOP_SIGTERM) return "SIGTERM";
+  if (why & STOP_SIGUSR1) return "SIGUSR1";
   if (why & STOP_FILE) return "stop file";
   return "run.max_wall_time";
+}
+
+/* ------------------------------------------------------------------------- checkpoints */
+
+/* Bytes the run file gains over `steps` steps: monitor records, stored field, frames. */
+static double growth(const struct gpa_solver *s, int64_t steps) {
+  const struct gpa_params *p = &s->p;
+  double bytes = 40.0 * (double)steps;
+  if (s->field) bytes += 8.0 * (double)s->field_stages * (double)s->disc.net.n_params * (double)steps;
+  if (p->output.trajectory_every > 0)
+    bytes += 8.0 * (double)((s->ppart.n_global + s->gpart.n_global) * s->dim) *
+             (double)(steps / p->output.trajectory_every + 1);
+  return bytes;
+}
+
+/* Bytes of one checkpoint: the last one's size when there is one, else what it holds. */
+static double checkpoint_bytes(const struct gpa_solver *s, double last) {
+  if (last > 0) return last;
+  return 8.0 * (double)((s->ppart.n_global + s->gpart.n_global + s->tpart.n_global) * s->dim) +
+         32.0 * (double)s->disc.net.n_params + 40.0 * (double)s->step + 256e3;
+}
+
+/* Collective: syncs the run file, then writes the checkpoint, each only when the disk has room
+ * for it.  The run file goes first: a crash between the two leaves it ahead of the checkpoint,
+ * which a restart cuts back, and never behind it.  After the checkpoint, the run stops with
+ * an error when the disk has no room left for the steps up to the next one, so that a full
+ * disk ends with a checkpoint in place rather than with a failed write. */
+static int checkpoint(struct gpa_solver *s, struct gpa_runfile *out, struct watch *w,
+                      int64_t kill_between) {
+  const struct gpa_params *p = &s->p;
+  const int64_t every = p->output.checkpoint_every > 0 ? p->output.checkpoint_every : 1;
+  const double margin = 256e3;
+  double bytes, seconds;
+  char running[96];
+  snprintf(running, sizeof running, "running: checkpoint at step %lld", (long long)s->step);
+  GPA_CHECK(gpa_io_space_check(s->comm, p->output.checkpoint_file,
+                               checkpoint_bytes(s, w->checkpoint_size) + growth(s, every) + margin,
+                               "the next checkpoint"));
+  GPA_CHECK(gpa_comm_agree(s->comm, gpa_output_sync(out, s, running)));
+  if (s->step == kill_between) raise(SIGKILL); /* fault injection: a crash between the two */
+  GPA_CHECK(gpa_checkpoint_write(s, p->output.checkpoint_file, &bytes, &seconds));
+  w->last_checkpoint = seconds;
+  w->checkpoint_size = bytes;
+  if (s->rank == 0 && !w->quiet)
+    printf("checkpoint at step %lld: %s, %.1f MB in %.3f s (%.0f MB/s)\n", (long long)s->step,
+           p->output.checkpoint_file, bytes / 1e6, seconds, bytes / 1e6 / seconds);
+  if (s->step >= p->transport.max_steps) return GPA_OK;
+  int rc = gpa_io_space_check(s->comm, p->output.checkpoint_file,
+                              bytes + growth(s, every) + margin, "the run up to the next checkpoint");
+  if (rc) {
+    char msg[1400];
+    snprintf(msg, sizeof msg, "%s; stopped at step %lld with a checkpoint: free some space, then "
+             "continue with --restart %s", gpa_error_message(), (long long)s->step,
+             p->output.checkpoint_file);
+    gpa_error_set_message(rc, msg);
+  }
+  return rc;
 }
 
 /* ------------------------------------------------------------------------- the loop */
@@ -67,10 +129,19 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
   const int rank = s->rank;
   const struct gpa_params *p = &s->p;
   /* Fault injection for the tests: GPA_FAULT_KILL_AT_STEP=n kills every rank with SIGKILL
-   * right after step n (and its checkpoint, when one is due). */
+   * right after step n (and its checkpoint, when one is due); GPA_FAULT_KILL_BETWEEN=n kills
+   * them at step n's checkpoint after the run file is synced, before the checkpoint. */
   const char *fault = getenv("GPA_FAULT_KILL_AT_STEP");
   const int64_t kill_at = fault ? atoll(fault) : -1;
-  struct watch w = {d->started, -1e9, 0.0, 0.0, 0};
+  const char *between = getenv("GPA_FAULT_KILL_BETWEEN");
+  const int64_t kill_between = between ? atoll(between) : -1;
+  struct watch w = {d->started, -1e9, 0.0, 0.0, 0.0, 0, d->quiet};
+  /* A stop file from before this run would stop it at once. */
+  if (rank == 0 && p->output.stop_file[0] && access(p->output.stop_file, F_OK) == 0) {
+    if (unlink(p->output.stop_file) == 0)
+      fprintf(stderr, "warning: removed the stop file %s, left from before this run\n",
+              p->output.stop_file);
+  }
   const double t0 = MPI_Wtime() - (s->mon.count ? s->mon.wall_time[s->mon.count - 1] : 0.0);
   const char *reason = s->step >= p->transport.max_steps ? "transport.max_steps reached" : NULL;
   int rc = GPA_OK;
@@ -105,18 +176,8 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
     rc = gpa_comm_agree(comm, gpa_output_step(out, s));
     const int why = reason || !d->interruptible ? 0 : interruption(comm, rank, p, &w);
     const int every = (int)p->output.checkpoint_every;
-    if (rc == GPA_OK && (why || (every > 0 && (s->step % every == 0 || reason)))) {
-      double bytes, seconds;
-      rc = gpa_checkpoint_write(s, p->output.checkpoint_file, &bytes, &seconds);
-      w.last_checkpoint = seconds;
-      char running[96];
-      snprintf(running, sizeof running, "running: checkpoint at step %lld", (long long)s->step);
-      if (rc == GPA_OK) rc = gpa_comm_agree(comm, gpa_output_sync(out, s, running));
-      if (rc == GPA_OK && rank == 0 && !d->quiet)
-        printf("checkpoint at step %lld: %s, %.1f MB in %.3f s (%.0f MB/s)\n",
-               (long long)s->step, p->output.checkpoint_file, bytes / 1e6, seconds,
-               bytes / 1e6 / seconds);
-    }
+    if (rc == GPA_OK && (why || (every > 0 && (s->step % every == 0 || reason))))
+      rc = checkpoint(s, out, &w, kill_between);
     gpa_timer_stop(&s->timers, GPA_T_IO);
     if (rc) break;
     if (s->step == kill_at) raise(SIGKILL); /* fault injection: a crash of every rank */

@@ -12,12 +12,33 @@ static struct {
   char trace[1024];
 } err;
 
+/* Copies `msg` into err.message on one line: control characters (a newline in a -P value or
+ * a file name, a tab in a quoted deck value) are written as \n, \t, \r or \xHH. */
+static void set_one_line(const char *msg) {
+  size_t j = 0;
+  const size_t cap = sizeof err.message;
+  for (const unsigned char *s = (const unsigned char *)msg; *s && j + 5 < cap; s++) {
+    if (*s >= 0x20 && *s != 0x7f) {
+      err.message[j++] = (char)*s;
+      continue;
+    }
+    err.message[j++] = '\\';
+    if (*s == '\n') err.message[j++] = 'n';
+    else if (*s == '\t') err.message[j++] = 't';
+    else if (*s == '\r') err.message[j++] = 'r';
+    else j += (size_t)snprintf(err.message + j, cap - j, "x%02x", *s);
+  }
+  err.message[j] = '\0';
+}
+
 int gpa_error_at(const char *file, int line, int code, const char *fmt, ...) {
   if (err.code == GPA_OK) {
+    char msg[sizeof err.message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err.message, sizeof err.message, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    set_one_line(msg);
     err.code = code;
     snprintf(err.trace, sizeof err.trace, "%s:%d", file, line);
   }
@@ -33,8 +54,10 @@ int gpa_error_trace(int code, const char *file, int line) {
 }
 
 void gpa_error_set_message(int code, const char *msg) {
+  char copy[sizeof err.message]; /* msg may be err.message itself */
+  snprintf(copy, sizeof copy, "%s", msg);
   err.code = code;
-  snprintf(err.message, sizeof err.message, "%s", msg);
+  set_one_line(copy);
 }
 
 const char *gpa_error_message(void) { return err.message; }

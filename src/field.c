@@ -9,6 +9,7 @@
 #include "gpa/distributions.h"
 #include "gpa/integrator.h"
 #include "gpa/io.h"
+#include "gpa/paths.h"
 #include "gpa/linalg.h"
 #include "gpa/mlp.h"
 #include "gpa/rng.h"
@@ -54,6 +55,27 @@ int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params 
     else
       rc = GPA_ERROR(GPA_ERR_INPUT, "%s: the field is class-conditional: give the points' "
                                     "classes (--labels FILE.h5:/dataset)", run->path);
+  }
+  /* Every step must be there: a field with missing steps would move the points elsewhere. */
+  int64_t steps_attr = -1, monitor = gpa_h5_series_length(run, "/monitor/step");
+  if (rc == GPA_OK && gpa_h5_read_attr_i64(run, "/", "steps", &steps_attr) != GPA_OK) {
+    gpa_error_clear();
+    steps_attr = -1;
+  }
+  if (rc == GPA_OK && (dims[0] != monitor || (steps_attr >= 0 && dims[0] != steps_attr)))
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /field/theta holds %lld steps but the run has %lld "
+                   "(/monitor/step): the field is incomplete and cannot be replayed", run->path,
+                   (long long)dims[0], (long long)(steps_attr >= 0 ? steps_attr : monitor));
+  if (rc == GPA_OK && monitor > 0) { /* and in order: 1, 2, ..., T */
+    int64_t *ms = NULL;
+    rc = gpa_alloc_array(&ms, (size_t)monitor, sizeof(int64_t));
+    if (rc == GPA_OK) rc = gpa_h5_read_i64(run, "/monitor/step", ms, monitor);
+    for (int64_t t = 0; rc == GPA_OK && t < monitor; t++)
+      if (ms[t] != t + 1)
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /monitor/step[%lld] is %lld, not %lld: the run file "
+                       "is missing steps and its field cannot be replayed", run->path,
+                       (long long)t, (long long)ms[t], (long long)(t + 1));
+    gpa_free(&ms);
   }
   r.stored = (int)dims[1];
   r.rows = part.n_local;
@@ -171,6 +193,18 @@ int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli) {
   int rank, size;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   GPA_MPI(MPI_Comm_size(comm, &size));
+  /* The output must be none of the inputs: checked before anything is read. */
+  char in_file[GPA_PATH_MAX], labels_file[GPA_PATH_MAX], ds[256];
+  in_file[0] = labels_file[0] = '\0';
+  if (cli->input) split_spec(cli->input, "/X", in_file, sizeof in_file, ds, sizeof ds);
+  if (cli->labels) split_spec(cli->labels, "/labels", labels_file, sizeof labels_file, ds, sizeof ds);
+  struct gpa_paths pp;
+  memset(&pp, 0, sizeof pp);
+  gpa_paths_input(&pp, cli->field, "--field");
+  gpa_paths_input(&pp, in_file, "--input");
+  gpa_paths_input(&pp, labels_file, "--labels");
+  gpa_paths_output(&pp, cli->output, "--output");
+  GPA_CHECK(gpa_paths_check(comm, &pp));
   struct gpa_h5 run;
   GPA_CHECK(gpa_h5_open(&run, comm, cli->field, 0, "--field"));
   struct gpa_params p;

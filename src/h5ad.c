@@ -150,7 +150,10 @@ static int write_annotations(struct gpa_integration *in, const char *path, const
         continue;
       if (!strcmp(name, "_index") || !strcmp(name, "__categories")) continue;
       H5O_info_t info;
-      H5Oget_info_by_name(sobs, name, &info, H5P_DEFAULT);
+      if (H5Oget_info_by_name(sobs, name, &info, H5P_DEFAULT) < 0) { /* a dangling link */
+        H5Eclear2(H5E_DEFAULT);
+        continue;
+      }
       if (info.type == H5O_TYPE_GROUP) { /* categorical: codes subset, categories kept */
         char cpath[300], kpath[300];
         snprintf(cpath, sizeof cpath, "%s/codes", name);
@@ -162,13 +165,19 @@ static int write_annotations(struct gpa_integration *in, const char *path, const
           H5Eclear2(H5E_DEFAULT);
           continue;
         }
-        hid_t ksp = H5Dget_space(kd);
+        hid_t ksp = H5Dget_space(kd), csp = H5Dget_space(cd);
         hsize_t ncat = (hsize_t)H5Sget_simple_extent_npoints(ksp);
+        int fits = H5Sget_simple_extent_npoints(csp) == in->src.n_samples; /* else left out */
+        H5Sclose(csp);
         int32_t *all = malloc(sizeof(int32_t) * (size_t)in->src.n_samples);
         char **cats = calloc(ncat + 1, sizeof(char *));
         hid_t vt = utf8_vlen();
-        herr_t r1 = H5Dread(cd, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, all);
-        herr_t r2 = H5Dread(kd, vt, H5S_ALL, H5S_ALL, H5P_DEFAULT, cats);
+        herr_t r1 = fits && all ? H5Dread(cd, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                          all) : -1;
+        herr_t r2 = r1 >= 0 && cats ? H5Dread(kd, vt, H5S_ALL, H5S_ALL, H5P_DEFAULT, cats) : -1;
+        for (hsize_t i = 0; r1 >= 0 && r2 >= 0 && i < n; i++) /* codes -1 .. ncat - 1 only */
+          if (all[in->rows[i]] < -1 || all[in->rows[i]] >= (int64_t)ncat) r1 = -1;
+        if (r2 >= 0 && r1 < 0) H5Dvlen_reclaim(vt, ksp, H5P_DEFAULT, cats);
         if (r1 >= 0 && r2 >= 0) {
           for (hsize_t i = 0; i < n; i++) codes[i] = all[in->rows[i]];
           st = categorical(obs, name, codes, n, (const char **)cats, ncat);
@@ -186,10 +195,13 @@ static int write_annotations(struct gpa_integration *in, const char *path, const
       } else { /* numeric columns; others are left out */
         hid_t dd = H5Dopen2(sobs, name, H5P_DEFAULT), tt = H5Dget_type(dd);
         H5T_class_t cls = H5Tget_class(tt);
-        if (cls == H5T_FLOAT || cls == H5T_INTEGER) {
+        hid_t dsp = H5Dget_space(dd);
+        int fits = H5Sget_simple_extent_npoints(dsp) == in->src.n_samples; /* else left out */
+        H5Sclose(dsp);
+        if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && fits) {
           double *all = malloc(sizeof(double) * (size_t)in->src.n_samples);
           double *sub = malloc(sizeof(double) * n);
-          if (H5Dread(dd, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0) {
+          if (all && sub && H5Dread(dd, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0) {
             for (hsize_t i = 0; i < n; i++) sub[i] = all[in->rows[i]];
             st = numbers(obs, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sub, 1, &n);
             columns[n_columns++] = strdup(name);

@@ -15,6 +15,7 @@
 #include "gpa/io.h"
 #include "gpa/linalg.h"
 #include "gpa/output.h"
+#include "gpa/paths.h"
 #include "gpa/solver.h"
 #include "gpa_config.h"
 #include "integration.h"
@@ -555,6 +556,37 @@ static int integrate(struct gpa_integration *in, const struct gpa_cli *cli,
   return rc;
 }
 
+/* `stem` + `ext`, where stem is `path` without a final ".h5". */
+static void beside(const char *path, const char *ext, char *out, size_t size) {
+  snprintf(out, size, "%s", path);
+  size_t len = strlen(out);
+  if (len > 3 && strcmp(out + len - 3, ".h5") == 0) out[len - 3] = '\0';
+  if (strlen(out) + strlen(ext) < size) strcat(out, ext);
+}
+
+/* The files of `gpa integrate`, checked and the output locked before anything is read. */
+static int integrate_files(MPI_Comm comm, const struct gpa_cli *cli, const struct gpa_params *p,
+                           struct gpa_lock *lock) {
+  char report[GPA_PATH_MAX + 16], h5ad[GPA_PATH_MAX + 16];
+  if (cli->report)
+    snprintf(report, sizeof report, "%s", cli->report);
+  else
+    beside(p->output.file, ".report.json", report, sizeof report);
+  beside(p->output.file, ".h5ad", h5ad, sizeof h5ad);
+  struct gpa_paths pp;
+  memset(&pp, 0, sizeof pp);
+  gpa_paths_input(&pp, cli->deck, "deck");
+  gpa_paths_input(&pp, p->integrate.source_file, "integrate.source_file");
+  gpa_paths_input(&pp, p->integrate.target_file, "integrate.target_file");
+  gpa_paths_output(&pp, p->output.file, "output.file");
+  gpa_paths_output(&pp, report, "--report");
+  const char *src = p->integrate.source_file;
+  const size_t sl = strlen(src);
+  if (sl > 5 && strcmp(src + sl - 5, ".h5ad") == 0) gpa_paths_output(&pp, h5ad, "the .h5ad output");
+  GPA_CHECK(gpa_paths_check(comm, &pp));
+  return gpa_paths_lock(comm, p->output.file, lock);
+}
+
 int gpa_integrate_command(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   (void)started;
   struct gpa_deck deck;
@@ -574,8 +606,13 @@ int gpa_integrate_command(MPI_Comm comm, const struct gpa_cli *cli, double start
     if (in.rank == 0) gpa_params_dump(stdout, &deck.p);
     return GPA_OK;
   }
-  gpa_linalg_setup(in.p.run.flush_denormals, 0);
-  int rc = integrate(&in, cli, &deck);
+  struct gpa_lock lock = {-1, ""};
+  int rc = integrate_files(comm, cli, &in.p, &lock);
+  if (rc == GPA_OK) {
+    gpa_linalg_setup(in.p.run.flush_denormals, 0);
+    rc = integrate(&in, cli, &deck);
+  }
+  gpa_paths_unlock(&lock);
   destroy(&in);
   return rc;
 }

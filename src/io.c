@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <yaml.h>
 #include <zlib.h>
@@ -31,6 +33,33 @@ static int h5_fail(const char *file, int line, const char *what) {
   if (detail[0]) return gpa_error_at(file, line, GPA_ERR_IO, "%s (HDF5: %s)", what, detail);
   return gpa_error_at(file, line, GPA_ERR_IO, "%s", what);
 }
+
+/* A failed write inside collective HDF5 work (a full disk, a file-size limit) may leave the
+ * other ranks waiting inside HDF5 for this one, where no agreement can reach them, and it
+ * leaves HDF5 itself unable to release the file (HDF5 1.10 then crashes when it shuts down).
+ * So the rank that failed prints the one-line error and stops every rank with status
+ * GPA_ERR_IO.  Nothing is lost: run files and checkpoints are written under temporary names,
+ * the last checkpoint stays in place and the run file holds at least everything up to it.
+ * gpa_drive checks the free space before each checkpoint, so that a disk that fills up
+ * usually ends in an ordinary error before any write. */
+static int h5_write_fail(const struct gpa_h5 *f, const char *file, int line, const char *what) {
+  int rc = h5_fail(file, line, what), size = 1;
+  MPI_Comm_size(f->comm, &size);
+  fprintf(stderr, "error: %s%s; stopped: the last checkpoint and the run file up to it are "
+                  "kept\n", gpa_error_message(), size > 1 ? " (one rank's write)" : "");
+  fflush(stderr);
+  MPI_Abort(f->comm, GPA_ERR_IO);
+  return rc;
+}
+
+#define H5_WTRY(f, expr, ...)                                                             \
+  do {                                                                                    \
+    if ((expr) < 0) {                                                                     \
+      char what_[1600];                                                                   \
+      snprintf(what_, sizeof what_, __VA_ARGS__);                                         \
+      return h5_write_fail((f), __FILE__, __LINE__, what_);                               \
+    }                                                                                     \
+  } while (0)
 
 #define H5_TRY(expr, ...)                                                                 \
   do {                                                                                    \
@@ -57,6 +86,41 @@ void gpa_fsync_path(const char *path, int directory) {
     fsync(fd);
     close(fd);
   }
+}
+
+/* The directory part of `path` ("." when it has none). */
+static void dir_of(const char *path, char *dir, size_t size) {
+  snprintf(dir, size, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, size, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+}
+
+int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char *what) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  double have[2] = {INFINITY, INFINITY}; /* free bytes, file-size limit */
+  if (rank == 0) {
+    char dir[GPA_PATH_MAX + 32];
+    dir_of(path, dir, sizeof dir);
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) == 0) have[0] = (double)vfs.f_bavail * (double)vfs.f_frsize;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+      have[1] = (double)lim.rlim_cur;
+  }
+  GPA_MPI(MPI_Bcast(have, 2, MPI_DOUBLE, 0, comm));
+  if (have[0] < bytes)
+    return GPA_ERROR(GPA_ERR_IO, "%s: %.1f MB free, but %s needs about %.1f MB", path,
+                     have[0] / 1e6, what, bytes / 1e6);
+  if (have[1] < bytes)
+    return GPA_ERROR(GPA_ERR_IO, "%s: the file-size limit (ulimit -f) is %.1f MB, but %s "
+                     "needs about %.1f MB", path, have[1] / 1e6, what, bytes / 1e6);
+  return GPA_OK;
 }
 
 /* ------------------------------------------------------------------------- files */
@@ -124,16 +188,32 @@ int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
       H5Eclear2(H5E_DEFAULT);
     }
   }
-  int hdr[2] = {err, is_h5};
-  GPA_MPI(MPI_Bcast(hdr, 2, MPI_INT, 0, comm));
+  /* ... and opens it alone (no MPI-IO): a damaged superblock or root group then fails on
+   * rank 0 only, before any collective open that would leave the other ranks waiting. */
+  int readable = 1;
+  if (f->rank == 0 && !err && is_h5) {
+    hid_t probe = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    readable = probe >= 0 && H5Oexists_by_name(probe, "/", H5P_DEFAULT) > 0;
+    if (probe >= 0) H5Fclose(probe);
+    H5Eclear2(H5E_DEFAULT);
+  }
+  int hdr[3] = {err, is_h5, readable};
+  GPA_MPI(MPI_Bcast(hdr, 3, MPI_INT, 0, comm));
   if (hdr[0]) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(hdr[0]));
   if (!hdr[1]) return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
+  if (!hdr[2])
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
+                     what, path);
   hid_t fapl = mpio_fapl(comm);
   H5_TRY(fapl, "cannot create a file access list");
   f->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  if (f->file < 0) {
-    H5Eclear2(H5E_DEFAULT);
+  int ok = f->file >= 0, all_ok = 0;
+  H5Eclear2(H5E_DEFAULT);
+  GPA_MPI(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
+  if (!all_ok) {
+    if (f->file >= 0) H5Fclose(f->file);
+    f->file = -1;
     return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
                      what, path);
   }
@@ -146,14 +226,14 @@ int gpa_h5_close(struct gpa_h5 *f) {
   if (f->file >= 0 && H5Fclose(f->file) < 0) {
     char what[GPA_PATH_MAX + 64];
     snprintf(what, sizeof what, "%s: cannot close the file", f->path);
-    rc = h5_fail(__FILE__, __LINE__, what);
+    rc = h5_write_fail(f, __FILE__, __LINE__, what);
   }
   f->file = f->dxpl = -1;
   return rc;
 }
 
 int gpa_h5_flush(struct gpa_h5 *f) {
-  H5_TRY(H5Fflush(f->file, H5F_SCOPE_GLOBAL), "%s: cannot flush", f->path);
+  H5_WTRY(f, H5Fflush(f->file, H5F_SCOPE_GLOBAL), "%s: cannot flush", f->path);
   return GPA_OK;
 }
 
@@ -260,7 +340,7 @@ static int create_write(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t m
   if (st < 0) {
     char what[GPA_PATH_MAX + 64];
     snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
-    rc = h5_fail(__FILE__, __LINE__, what);
+    rc = h5_write_fail(f, __FILE__, __LINE__, what);
   }
   if (rc == GPA_OK) rc = describe(dset, description, units);
   if (dset >= 0) H5Dclose(dset);
@@ -421,7 +501,7 @@ int gpa_h5_series_create(struct gpa_h5 *f, const char *name, hid_t type, int ran
   H5Pclose(lcpl);
   H5Pclose(dcpl);
   H5Sclose(space);
-  H5_TRY(dset, "%s: cannot create %s", f->path, name);
+  H5_WTRY(f, dset, "%s: cannot create %s", f->path, name);
   int rc = describe(dset, description, NULL);
   H5Dclose(dset);
   return rc;
@@ -451,7 +531,7 @@ int gpa_h5_series_truncate(struct gpa_h5 *f, const char *name, int64_t count) {
   H5_TRY(dset, "%s: cannot open %s", f->path, name);
   hid_t space = series_resize(dset, count);
   H5Dclose(dset);
-  H5_TRY(space, "%s: cannot resize %s", f->path, name);
+  H5_WTRY(f, space, "%s: cannot resize %s", f->path, name);
   H5Sclose(space);
   return GPA_OK;
 }
@@ -497,7 +577,7 @@ int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const 
   hsize_t old = dims[0];
   hid_t fspace = series_resize(dset, (int64_t)old + count);
   if (fspace < 0) H5Dclose(dset);
-  H5_TRY(fspace, "%s: cannot extend %s", f->path, name);
+  H5_WTRY(f, fspace, "%s: cannot extend %s", f->path, name);
   for (int i = 0; i < nd; i++) cnt[i] = dims[i];
   start[0] = old;
   cnt[0] = (hsize_t)count;
@@ -512,7 +592,7 @@ int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const 
   H5Sclose(mspace);
   H5Sclose(fspace);
   H5Dclose(dset);
-  H5_TRY(st, "%s: cannot append to %s", f->path, name);
+  H5_WTRY(f, st, "%s: cannot append to %s", f->path, name);
   return GPA_OK;
 }
 
@@ -527,7 +607,7 @@ int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *
   const int64_t t = (int64_t)dims[0];
   hid_t fspace = series_resize(dset, t + 1);
   if (fspace < 0) H5Dclose(dset);
-  H5_TRY(fspace, "%s: cannot extend %s", f->path, name);
+  H5_WTRY(f, fspace, "%s: cannot extend %s", f->path, name);
   hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
   hid_t mspace = H5Screate_simple(2, mdims, NULL);
   select_rows(fspace, mspace, t, part, dim);
@@ -535,7 +615,7 @@ int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *
   H5Sclose(mspace);
   H5Sclose(fspace);
   H5Dclose(dset);
-  H5_TRY(st, "%s: cannot write a record of %s", f->path, name);
+  H5_WTRY(f, st, "%s: cannot write a record of %s", f->path, name);
   return GPA_OK;
 }
 
@@ -567,7 +647,7 @@ static int write_attr(struct gpa_h5 *f, const char *obj, const char *name, hid_t
   if (attr >= 0) H5Aclose(attr);
   H5Sclose(space);
   H5Oclose(o);
-  H5_TRY(st, "%s: cannot write attribute %s of %s", f->path, name, obj);
+  H5_WTRY(f, st, "%s: cannot write attribute %s of %s", f->path, name, obj);
   return GPA_OK;
 }
 
@@ -576,7 +656,7 @@ int gpa_h5_attr_string(struct gpa_h5 *f, const char *obj, const char *name, cons
   H5_TRY(o, "%s: cannot open %s", f->path, obj);
   herr_t st = write_string_attr(o, name, value);
   H5Oclose(o);
-  H5_TRY(st, "%s: cannot write attribute %s of %s", f->path, name, obj);
+  H5_WTRY(f, st, "%s: cannot write attribute %s of %s", f->path, name, obj);
   return GPA_OK;
 }
 
@@ -714,75 +794,140 @@ int gpa_h5_write_code(struct gpa_h5 *f) {
 
 /* ------------------------------------------------------------------------- input data */
 
-/* Opens path:dataset and checks it is a 2-D numeric dataset; returns its dims. */
-static int open_matrix(MPI_Comm comm, const char *path, const char *dataset, const char *what,
-                       struct gpa_h5 *f, hid_t *dset, int64_t dims[2]) {
-  GPA_CHECK(gpa_h5_open(f, comm, path, 0, what));
-  if (!gpa_h5_exists(f, dataset)) {
-    gpa_h5_close(f);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' has no dataset '%s'", what, path, dataset);
+/* Input matrices are read with HDF5's sequential driver, the file opened read-only by each rank
+ * that needs rows of it: no HDF5 call below is collective, so damage that only one rank's rows
+ * meet (a corrupt chunk, NaN) cannot leave the other ranks waiting inside a collective; the
+ * ranks agree on the outcome once, at the end.  gpa_data_check_dataset is in dataset.c. */
+#include "gpa/dataset.h"
+
+/* Not collective: opens path:dataset and checks it is a readable 2-D numeric dataset; returns
+ * its dims, and the open file and dataset when `file` is given (else closes them). */
+static int open_matrix(const char *path, const char *dataset, const char *what, hid_t *file,
+                       hid_t *dset, int64_t dims[2]) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(errno));
+  fclose(fp);
+  if (H5Fis_hdf5(path) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
   }
-  *dset = H5Dopen2(f->file, dataset, H5P_DEFAULT);
-  hid_t space = H5Dget_space(*dset), type = H5Dget_type(*dset);
-  int nd = H5Sget_simple_extent_ndims(space);
-  H5T_class_t cls = H5Tget_class(type);
-  hsize_t d[2] = {0, 0};
-  if (nd == 2) H5Sget_simple_extent_dims(space, d, NULL);
-  H5Sclose(space);
-  H5Tclose(type);
+  hid_t f = gpa_data_open_readonly(path);
+  if (f < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
+                     what, path);
+  }
+  /* Every component must exist for H5Lexists on the full path to be valid. */
+  char buf[512];
+  int found = dataset[0] == '/' && strlen(dataset) < sizeof buf;
+  snprintf(buf, sizeof buf, "%s", dataset);
+  for (char *p = buf + 1; found; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      found = H5Lexists(f, buf, H5P_DEFAULT) > 0;
+      if (c == '\0') break;
+      *p = c;
+    }
+  }
+  H5Eclear2(H5E_DEFAULT);
   int rc = GPA_OK;
-  if (nd != 2)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %d dimensions, expected 2 [samples, d]", what,
-                   path, dataset, nd);
-  else if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s is not numeric", what, path, dataset);
-  if (rc) {
-    H5Dclose(*dset);
-    gpa_h5_close(f);
-    return rc;
+  if (!found)
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' has no dataset '%s'", what, path, dataset);
+  if (rc == GPA_OK) {
+    char where[GPA_PATH_MAX + 64];
+    snprintf(where, sizeof where, "%s: %s", what, path);
+    rc = gpa_data_check_dataset(f, where, dataset);
   }
-  dims[0] = (int64_t)d[0];
-  dims[1] = (int64_t)d[1];
-  return GPA_OK;
+  hid_t d = rc == GPA_OK ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
+  if (rc == GPA_OK && d < 0) {
+    char what_[GPA_PATH_MAX + 300];
+    snprintf(what_, sizeof what_, "%s: %s: cannot open %s", what, path, dataset);
+    rc = h5_fail(__FILE__, __LINE__, what_);
+  }
+  if (rc == GPA_OK) {
+    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
+    int nd = H5Sget_simple_extent_ndims(space);
+    H5T_class_t cls = H5Tget_class(type);
+    hsize_t h[2] = {0, 0};
+    if (nd == 2) H5Sget_simple_extent_dims(space, h, NULL);
+    H5Sclose(space);
+    H5Tclose(type);
+    if (nd != 2)
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %d dimensions, expected 2 [samples, d]", what,
+                     path, dataset, nd);
+    else if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s is not numeric", what, path, dataset);
+    dims[0] = (int64_t)h[0];
+    dims[1] = (int64_t)h[1];
+  }
+  if (rc == GPA_OK && file) {
+    *file = f;
+    *dset = d;
+    return GPA_OK;
+  }
+  if (d >= 0) H5Dclose(d);
+  H5Fclose(f);
+  H5Eclear2(H5E_DEFAULT);
+  return rc;
 }
 
 int gpa_data_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
                    int64_t dims[2]) {
-  struct gpa_h5 f;
-  hid_t dset;
-  GPA_CHECK(open_matrix(comm, path, dataset, what, &f, &dset, dims));
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  long long d[2] = {0, 0};
+  int rc = GPA_OK;
+  if (rank == 0) {
+    int64_t h[2] = {0, 0};
+    rc = open_matrix(path, dataset, what, NULL, NULL, h);
+    d[0] = h[0];
+    d[1] = h[1];
+  }
+  GPA_CHECK(gpa_comm_agree(comm, rc));
+  GPA_MPI(MPI_Bcast(d, 2, MPI_LONG_LONG, 0, comm));
+  dims[0] = d[0];
+  dims[1] = d[1];
+  return GPA_OK;
+}
+
+/* Not collective: rows [row0, row0 + rows) of path:dataset, rows > 0. */
+static int read_rows_local(const char *path, const char *dataset, int64_t row0, int64_t rows,
+                           int64_t cols, double *out) {
+  hid_t file, dset;
+  int64_t dims[2];
+  GPA_CHECK(open_matrix(path, dataset, path, &file, &dset, dims));
+  int rc = GPA_OK;
+  if (dims[1] != cols || row0 < 0 || row0 + rows > dims[0])
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: shape [%lld, %lld] does not hold the requested rows",
+                   path, dataset, (long long)dims[0], (long long)dims[1]);
+  if (rc == GPA_OK) {
+    hid_t fspace = H5Dget_space(dset);
+    hsize_t mdims[2] = {(hsize_t)rows, (hsize_t)cols};
+    hid_t mspace = H5Screate_simple(2, mdims, NULL);
+    struct gpa_part part = {dims[0], rows, row0};
+    select_rows(fspace, mspace, -1, part, cols);
+    if (H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, out) < 0) {
+      char what[GPA_PATH_MAX + 300];
+      snprintf(what, sizeof what, "%s:%s: cannot read rows %lld-%lld", path,
+               dataset, (long long)row0, (long long)(row0 + rows - 1));
+      rc = h5_fail(__FILE__, __LINE__, what);
+    }
+    H5Sclose(mspace);
+    H5Sclose(fspace);
+  }
   H5Dclose(dset);
-  return gpa_h5_close(&f);
+  H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  for (int64_t i = 0; rc == GPA_OK && i < rows * cols; i++)
+    if (!isfinite(out[i]))
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: row %lld holds NaN or Inf", path, dataset,
+                     (long long)(row0 + i / cols));
+  return rc;
 }
 
 int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
                        int64_t rows, int64_t cols, double *out) {
-  struct gpa_h5 f;
-  hid_t dset;
-  int64_t dims[2];
-  GPA_CHECK(open_matrix(comm, path, dataset, path, &f, &dset, dims));
-  int rc = GPA_OK;
-  if (dims[1] != cols || row0 + rows > dims[0])
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: shape [%lld, %lld] does not hold the requested rows",
-                   path, dataset, (long long)dims[0], (long long)dims[1]);
-  hid_t fspace = H5Dget_space(dset);
-  hsize_t mdims[2] = {(hsize_t)(rows > 0 ? rows : 1), (hsize_t)cols};
-  hid_t mspace = H5Screate_simple(2, mdims, NULL);
-  struct gpa_part part = {dims[0], rc == GPA_OK ? rows : 0, row0};
-  select_rows(fspace, mspace, -1, part, cols);
-  if (H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, f.dxpl, out) < 0 && rc == GPA_OK)
-    rc = h5_fail(__FILE__, __LINE__, "cannot read the dataset");
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  H5Dclose(dset);
-  gpa_h5_close(&f);
-  if (rc == GPA_OK) {
-    for (int64_t i = 0; i < rows * cols; i++)
-      if (!isfinite(out[i])) {
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: row %lld holds NaN or Inf", path, dataset,
-                       (long long)(row0 + i / cols));
-        break;
-      }
-  }
+  int rc = rows > 0 ? read_rows_local(path, dataset, row0, rows, cols, out) : GPA_OK;
   return gpa_comm_agree(comm, rc);
 }

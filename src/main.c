@@ -19,6 +19,7 @@
 #include "gpa/linalg.h"
 #include "gpa/metrics.h"
 #include "gpa/output.h"
+#include "gpa/paths.h"
 #include "gpa/solver.h"
 #include "gpa_config.h"
 #include "version.h"
@@ -74,7 +75,7 @@ static void banner(const struct gpa_solver *s, const char *deck) {
  * there (a crash while it was being replaced on a file system without hard links), that one is
  * used. */
 static int open_restart(MPI_Comm comm, int rank, const struct gpa_cli *cli,
-                        const struct gpa_params *p, struct gpa_checkpoint *ck) {
+                        const struct gpa_params *p, struct gpa_checkpoint *ck, int clean) {
   char path[GPA_PATH_MAX + 32], prev[GPA_PATH_MAX + 48], tmp[GPA_PATH_MAX + 48];
   snprintf(path, sizeof path, "%s", cli->restart);
   gpa_checkpoint_prev_path(path, prev, sizeof prev);
@@ -82,14 +83,88 @@ static int open_restart(MPI_Comm comm, int rank, const struct gpa_cli *cli,
   if (rank == 0) {
     use_prev = access(path, F_OK) != 0 && access(prev, F_OK) == 0;
     snprintf(tmp, sizeof tmp, "%s.tmp", p->output.checkpoint_file);
-    unlink(tmp); /* a checkpoint that was being written when the run stopped */
+    if (clean) unlink(tmp); /* a checkpoint that was being written when the run stopped */
     if (use_prev) printf("note: %s is missing; restarting from %s\n", path, prev);
   }
   GPA_MPI(MPI_Bcast(&use_prev, 1, MPI_INT, 0, comm));
   return gpa_checkpoint_open(ck, comm, use_prev ? prev : path);
 }
 
+static int run(MPI_Comm comm, const struct gpa_cli *cli, double started, struct gpa_lock *lock);
+
+/* Rank 0: the step of an interrupted run's checkpoint at `path`, or -1. */
+static long long checkpoint_step(const char *path) {
+  long long step = -1;
+  hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+  if (f >= 0) {
+    hid_t a = H5Aexists(f, "step") > 0 ? H5Aopen(f, "step", H5P_DEFAULT) : -1;
+    int64_t v;
+    if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0) step = (long long)v;
+    if (a >= 0) H5Aclose(a);
+    H5Fclose(f);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  return step;
+}
+
+/* Rank 0: a fresh run would overwrite the state of an interrupted one (a checkpoint, and a run
+ * file that is still RUN.h5.tmp or missing): refused unless --overwrite. */
+static int interrupted_run(const struct gpa_params *p, const char *prev) {
+  char tmp[GPA_PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", p->output.file);
+  const char *ck = access(p->output.checkpoint_file, F_OK) == 0 ? p->output.checkpoint_file
+                   : access(prev, F_OK) == 0                  ? prev
+                                                               : NULL;
+  if (!ck || (access(tmp, F_OK) != 0 && access(p->output.file, F_OK) == 0)) return GPA_OK;
+  long long step = checkpoint_step(ck);
+  char at[48] = "";
+  if (step >= 0) snprintf(at, sizeof at, " at step %lld", step);
+  return GPA_ERROR(GPA_ERR_INPUT, "%s holds an interrupted run of %s%s: continue it with "
+                   "--restart %s, or start again with --overwrite", ck, p->output.file, at, ck);
+}
+
+/* The files of `gpa run`, checked and the output locked before anything is computed. */
+static int run_files(MPI_Comm comm, int rank, const struct gpa_cli *cli,
+                     const struct gpa_params *p, struct gpa_lock *lk) {
+  char xmf[GPA_PATH_MAX + 8], prev[GPA_PATH_MAX + 32];
+  snprintf(xmf, sizeof xmf, "%s", p->output.file);
+  size_t len = strlen(xmf);
+  if (len > 3 && strcmp(xmf + len - 3, ".h5") == 0) xmf[len - 3] = '\0';
+  strcat(xmf, ".xmf");
+  gpa_checkpoint_prev_path(p->output.checkpoint_file, prev, sizeof prev);
+  struct gpa_paths pp;
+  memset(&pp, 0, sizeof pp);
+  gpa_paths_input(&pp, cli->deck, "deck");
+  const struct gpa_dist_params *dists[2] = {&p->source, &p->target};
+  const char *names[2][2] = {{"source.file", "source.labels_file"},
+                             {"target.file", "target.labels_file"}};
+  for (int i = 0; i < 2; i++) {
+    if (dists[i]->kind != GPA_DIST_FILE && dists[i]->kind != GPA_DIST_FASHION_MNIST) continue;
+    gpa_paths_input(&pp, dists[i]->file, names[i][0]);
+    gpa_paths_input(&pp, dists[i]->labels_file, names[i][1]);
+  }
+  gpa_paths_output(&pp, p->output.file, "output.file");
+  gpa_paths_output(&pp, xmf, "the XDMF sidecar");
+  gpa_paths_output(&pp, p->output.checkpoint_file, "output.checkpoint_file");
+  gpa_paths_output(&pp, prev, "the previous checkpoint");
+  gpa_paths_output(&pp, p->output.stop_file, "output.stop_file");
+  GPA_CHECK(gpa_paths_check(comm, &pp));
+  GPA_CHECK(gpa_paths_lock(comm, p->output.file, lk));
+  int rc = GPA_OK;
+  if (!cli->restart && !cli->overwrite && rank == 0) rc = interrupted_run(p, prev);
+  rc = gpa_comm_agree(comm, rc);
+  if (rc) gpa_paths_unlock(lk);
+  return rc;
+}
+
 static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
+  struct gpa_lock lock = {-1, ""};
+  int rc = run(comm, cli, started, &lock);
+  gpa_paths_unlock(&lock);
+  return rc;
+}
+
+static int run(MPI_Comm comm, const struct gpa_cli *cli, double started, struct gpa_lock *lock) {
   int rank, size;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   GPA_MPI(MPI_Comm_size(comm, &size));
@@ -98,9 +173,18 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   for (int i = 0; i < deck.n_warnings && rank == 0; i++)
     fprintf(stderr, "warning: %s\n", deck.warnings[i]);
   if (cli->dry_run) {
+    if (cli->restart) { /* the checkpoint is checked too: it must be one this deck continues */
+      struct gpa_checkpoint ck;
+      GPA_CHECK(open_restart(comm, rank, cli, &deck.p, &ck, 0));
+      char changes[2048] = "";
+      int rc = gpa_params_restart_check(&ck.p, &deck.p, changes, sizeof changes);
+      gpa_checkpoint_close(&ck);
+      GPA_CHECK(gpa_comm_agree(comm, rc));
+    }
     if (rank == 0) gpa_params_dump(stdout, &deck.p);
     return GPA_OK;
   }
+  GPA_CHECK(run_files(comm, rank, cli, &deck.p, lock));
   gpa_linalg_setup(deck.p.run.flush_denormals, deck.p.network.conv_channels.n > 0);
 
   /* A restart reads its checkpoint first: `auto` field storage keeps the checkpoint's
@@ -109,7 +193,7 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   memset(&ck, 0, sizeof ck);
   ck.h5.file = -1;
   if (cli->restart) {
-    GPA_CHECK(open_restart(comm, rank, cli, &deck.p, &ck));
+    GPA_CHECK(open_restart(comm, rank, cli, &deck.p, &ck, 1));
     if (deck.p.output.store_field == GPA_FIELD_AUTO)
       deck.p.output.store_field = ck.p.output.store_field;
   }
@@ -118,7 +202,7 @@ static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   struct gpa_solver s;
   int rc = gpa_comm_agree(comm, gpa_solver_setup(&s, comm, &deck.p));
   char changes[2048] = "";
-  if (rc == GPA_OK && cli->restart)
+  if (rc == GPA_OK && cli->restart) /* everything checked before any file is touched */
     rc = gpa_comm_agree(comm, gpa_checkpoint_check(&ck, &s, changes, sizeof changes));
   if (rc) {
     gpa_checkpoint_close(&ck);
@@ -208,6 +292,9 @@ int main(int argc, char **argv) {
     if (getenv("GPA_DEBUG")) fprintf(stderr, "  at %s\n", gpa_error_trace_text());
   }
   gpa_comm_teardown();
+  /* HDF5 shuts down while MPI still works: a file whose close failed (a full disk) is then
+   * released here, not inside MPI_Finalize, where its MPI-IO handle is already gone. */
+  H5close();
   MPI_Comm_free(&comm);
   MPI_Finalize();
   return rc;

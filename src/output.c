@@ -2,6 +2,7 @@
 #include "gpa/output.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -220,40 +221,116 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   return GPA_OK;
 }
 
+/* Length of series `name` in a file opened by one process; -1 when missing. */
+static int64_t probe_length(hid_t file, const char *name) {
+  int64_t n = -1;
+  hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+  if (d >= 0) {
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[4];
+    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) >= 1 && H5Sget_simple_extent_ndims(sp) <= 4 &&
+        H5Sget_simple_extent_dims(sp, dims, NULL) >= 1)
+      n = (int64_t)dims[0];
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  return n;
+}
+
+enum { RUN_FILE_OK = 0, RUN_FILE_DAMAGED = 1 };
+
+/* Rank 0 alone, before anything is renamed or cut: can `path` be continued from `step`?
+ * A user error (the deck no longer fits the file) is returned as an error; a file that
+ * cannot be continued (unreadable, not a run file, shorter than the checkpoint) sets
+ * *verdict to RUN_FILE_DAMAGED with the reason in `why`. */
+static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t step,
+                          int *verdict, char *why, size_t size) {
+  *verdict = RUN_FILE_DAMAGED;
+  hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+  H5Eclear2(H5E_DEFAULT);
+  if (file < 0) {
+    snprintf(why, size, "%s cannot be read as HDF5", path);
+    return GPA_OK;
+  }
+  int rc = GPA_OK;
+  char format[16] = "";
+  hid_t root = H5Oopen(file, "/", H5P_DEFAULT);
+  if (root >= 0 && H5Aexists(root, "format") > 0) {
+    hid_t a = H5Aopen(root, "format", H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < sizeof format)
+      H5Aread(a, t, format);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+  }
+  if (root >= 0) H5Oclose(root);
+  H5Eclear2(H5E_DEFAULT);
+  int64_t shortest = INT64_MAX;
+  const char *short_name = "";
+  for (int i = 0; i < 5; i++) {
+    int64_t n = probe_length(file, monitor_names[i]);
+    if (n < shortest) shortest = n, short_name = monitor_names[i];
+  }
+  if (s->field) {
+    int64_t n = probe_length(file, "/field/theta");
+    if (n < shortest) shortest = n, short_name = "/field/theta";
+  }
+  const int has_trajectory = probe_length(file, "/trajectory/step") >= 0;
+  H5Fclose(file);
+  H5Eclear2(H5E_DEFAULT);
+  if (strcmp(format, "gpa-run") != 0)
+    snprintf(why, size, "%s is not a gpa run file", path);
+  else if (shortest < step)
+    snprintf(why, size, "%s: %s holds %lld steps, fewer than the checkpoint's %lld", path,
+             short_name, (long long)(shortest < 0 ? 0 : shortest), (long long)step);
+  else if (has_trajectory && s->p.output.trajectory_every == 0)
+    rc = GPA_ERROR(GPA_ERR_INPUT, "restart: %s has a trajectory but output.trajectory_every is "
+                   "now 0; keep it above 0 to continue this run", path);
+  else
+    *verdict = RUN_FILE_OK;
+  return rc;
+}
+
 int gpa_output_resume(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step, int *resumed) {
   GPA_CHECK(names_init(rf, s));
   *resumed = 0;
   /* Which file: the interrupted RUN.h5.tmp, else a finished RUN.h5 (renamed to .tmp while
-   * the run goes on). */
-  int which = 0;
+   * the run goes on).  Nothing is renamed or cut before it is known to fit the restart. */
+  int which = 0, verdict = RUN_FILE_OK, rc = GPA_OK;
+  char why[GPA_PATH_MAX + 256] = "";
+  const char *found = NULL;
   if (s->rank == 0) {
     if (access(rf->tmp, F_OK) == 0)
-      which = 1;
-    else if (access(rf->path, F_OK) == 0 && rename(rf->path, rf->tmp) == 0)
-      which = 2;
+      which = 1, found = rf->tmp;
+    else if (access(rf->path, F_OK) == 0)
+      which = 2, found = rf->path;
+    if (found) rc = probe_run_file(found, s, step, &verdict, why, sizeof why);
+    if (rc == GPA_OK && which == 2 && verdict == RUN_FILE_OK && rename(rf->path, rf->tmp) != 0)
+      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->path, rf->tmp,
+                     strerror(errno));
   }
-  GPA_MPI(MPI_Bcast(&which, 1, MPI_INT, 0, s->comm));
-  if (which) {
-    int rc = gpa_h5_open(&rf->h5, s->comm, rf->tmp, 1, "run file");
-    if (rc == GPA_OK) {
-      rf->is_open = 1;
-      rc = truncate_to(rf, s, step);
-      if (rc == GPA_OK) {
-        *resumed = 1;
-        return GPA_OK;
-      }
-      gpa_h5_close(&rf->h5);
-      rf->is_open = 0;
-    }
-    /* Unreadable or inconsistent: keep it aside and start a new file. */
+  GPA_CHECK(gpa_comm_agree(s->comm, rc));
+  int hdr[2] = {which, verdict};
+  GPA_MPI(MPI_Bcast(hdr, 2, MPI_INT, 0, s->comm));
+  which = hdr[0], verdict = hdr[1];
+  if (which && verdict == RUN_FILE_OK) {
+    GPA_CHECK(gpa_h5_open(&rf->h5, s->comm, rf->tmp, 1, "run file"));
+    rf->is_open = 1;
+    GPA_CHECK(truncate_to(rf, s, step));
+    *resumed = 1;
+    return GPA_OK;
+  }
+  if (which) { /* cannot be continued: kept aside, and a new run file started */
     if (s->rank == 0) {
       char aside[GPA_PATH_MAX + 32];
       snprintf(aside, sizeof aside, "%s.damaged", rf->path);
-      rename(rf->tmp, aside);
-      fprintf(stderr, "warning: %s; it was moved to %s and a new run file started\n",
-              gpa_error_message(), aside);
+      if (rename(found, aside) != 0) rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s",
+                                                    found, aside, strerror(errno));
+      else
+        fprintf(stderr, "warning: %s; it was moved to %s and a new run file started\n", why,
+                aside);
     }
-    gpa_error_clear();
+    GPA_CHECK(gpa_comm_agree(s->comm, rc));
   }
   gpa_free(&rf->frame_steps);
   return gpa_output_begin(rf, s);
@@ -276,6 +353,7 @@ int gpa_output_sync(struct gpa_runfile *rf, struct gpa_solver *s, const char *st
     GPA_CHECK(gpa_h5_series_append(f, monitor_names[i + 1], H5T_NATIVE_DOUBLE, cols[i] + from,
                                    count));
   rf->monitor_records = m->count;
+  rf->fresh = 0; /* synced for a checkpoint: an error later keeps it for the restart */
   GPA_CHECK(flush_field(rf, s));
   int64_t steps = s->step;
   GPA_CHECK(gpa_h5_attr_i64(f, "/", "steps", &steps, 1));

@@ -112,4 +112,47 @@ refuse "integrate.components: 200 components need at least 201 samples" \
 refuse "integrate.source_batch: batches.h5 has no batch 7" -P integrate.source_batch=[7]
 refuse "no obs column 'tissue'" -P integrate.label_key=tissue
 refuse "cannot open 'missing.h5': No such file or directory" -P integrate.source_file=missing.h5
+
+# Id lists that do not match X, and inconsistent CSR matrices: one line on 1, 2 and 3 ranks,
+# never a crash or a hang (a timeout fails the test).
+refuse_on() { # ranks, expected message, then gpa options
+  local n=$1 expect=$2
+  shift 2
+  timeout 120 "$mpiexec" -q -n "$n" "$gpa" integrate "$deck" --output bad.h5 "$@" > out.txt 2> err.txt
+  local rc=$?
+  [ $rc -eq 124 ] && fail "hang on $n ranks: $*"
+  [ $rc -eq 0 ] && fail "accepted on $n ranks: $*"
+  [ $rc -gt 128 ] && { cat err.txt; fail "signal $((rc - 128)) on $n ranks: $*"; }
+  [ "$(wc -l < err.txt)" -eq 1 ] && grep -qF -- "$expect" err.txt ||
+    { cat err.txt; fail "message on $n ranks: $*"; }
+  ls bad.h5* > /dev/null 2>&1 && fail "output left behind: $*"
+  echo "ok ($n ranks): $(cat err.txt)"
+}
+for n in 1 2 3; do
+  refuse_on $n "bad_ids_short_genes.h5: /var/gene_ids has 10 ids for 60 genes" \
+    -P integrate.source_file=bad_ids_short_genes.h5
+  refuse_on $n "bad_ids_long_genes.h5: /var/gene_ids has 70 ids for 60 genes" \
+    -P integrate.source_file=bad_ids_long_genes.h5
+  refuse_on $n "bad_ids_short_samples.h5: /obs/sample_ids has 10 ids for 120 samples" \
+    -P integrate.source_file=bad_ids_short_samples.h5 -P integrate.label_key=
+done
+if [ -e bad_indptr_negative.h5ad ]; then
+  h5ad() { echo -P integrate.source_file=$1 -P integrate.target_file=target.h5ad \
+    -P integrate.source_batch=[] -P integrate.target_batch=[] -P integrate.batch_key= \
+    -P integrate.label_key=cell_type; }
+  for n in 1 2 3; do
+    refuse_on $n "bad_indptr_decreasing.h5ad: /X/indptr is not non-decreasing at row 17" \
+      $(h5ad bad_indptr_decreasing.h5ad)
+    refuse_on $n "bad_indptr_negative.h5ad: /X/indptr[5] is negative (-3)" \
+      $(h5ad bad_indptr_negative.h5ad)
+    refuse_on $n "bad_indptr_beyond.h5ad: /X/indptr: row 59 ends at 3650, beyond the 3600 values of /X/data" \
+      $(h5ad bad_indptr_beyond.h5ad)
+    refuse_on $n "bad_data_short.h5ad: /X/data has 3500 values but /X/indices has 3600" \
+      $(h5ad bad_data_short.h5ad)
+    refuse_on $n "bad_indices_short.h5ad: /X/data has 3600 values but /X/indices has 3500" \
+      $(h5ad bad_indices_short.h5ad)
+    refuse_on $n "bad_obs_index_short.h5ad: /obs/_index has 10 ids for 60 samples" \
+      $(h5ad bad_obs_index_short.h5ad)
+  done
+fi
 echo "all integration tests passed"

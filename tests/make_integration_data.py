@@ -12,7 +12,9 @@ writes, in OUTDIR:
                     extra, so that genes must be matched by id
   both.h5ad         both batches in one AnnData file (dense), categorical batch and cell_type,
                     numeric depth
-  bad_*.h5          broken variants for the error tests
+  bad_*.h5          broken variants for the error tests: among them id lists shorter and
+                    longer than X (bad_ids_*.h5), and with AnnData, inconsistent CSR matrices
+                    and a short obs index (bad_*.h5ad)
 """
 import os
 import sys
@@ -81,6 +83,15 @@ with h5py.File(os.path.join(out, "bad_genes.h5"), "w") as f:
     f["obs/label"] = label
     f["var/gene_ids"] = strings([f"OTHER{i}".encode() for i in range(10)])
 
+layout_v1(os.path.join(out, "bad_ids_short_genes.h5"), X, genes=gene_ids[:10])
+layout_v1(os.path.join(out, "bad_ids_long_genes.h5"), X,
+          genes=np.array([f"G{i:03d}".encode() for i in range(genes + 10)]))
+with h5py.File(os.path.join(out, "bad_ids_short_samples.h5"), "w") as f:
+    f["X"] = X
+    f["obs/batch"] = batch
+    f["obs/sample_ids"] = sample_ids[:10]
+    f["var/gene_ids"] = gene_ids
+
 try:
     import anndata
     import pandas as pd
@@ -110,3 +121,31 @@ both = pd.DataFrame({"batch": pd.Categorical(["b0"] * n_per + ["b1"] * n_per),
                     index=[s.decode() for s in sample_ids])
 anndata.AnnData(X=X, obs=both, var=pd.DataFrame(index=[g.decode() for g in gene_ids])).write_h5ad(
     os.path.join(out, "both.h5ad"))
+
+
+def broken_h5ad(name, change):
+    """A copy of source.h5ad (CSR) with change(f) applied to the open file."""
+    path = os.path.join(out, name)
+    with open(os.path.join(out, "source.h5ad"), "rb") as a, open(path, "wb") as b:
+        b.write(a.read())
+    with h5py.File(path, "r+") as f:
+        change(f)
+
+
+def replace(f, name, value):
+    del f[name]
+    f[name] = value
+
+
+def set_indptr(f, i, v):
+    p = f["X/indptr"][()]
+    p[i] = v
+    f["X/indptr"][...] = p
+
+
+broken_h5ad("bad_indptr_decreasing.h5ad", lambda f: set_indptr(f, 17, f["X/indptr"][18] + 5))
+broken_h5ad("bad_indptr_negative.h5ad", lambda f: set_indptr(f, 5, -3))
+broken_h5ad("bad_indptr_beyond.h5ad", lambda f: set_indptr(f, -1, f["X/data"].shape[0] + 50))
+broken_h5ad("bad_data_short.h5ad", lambda f: replace(f, "X/data", f["X/data"][:-100]))
+broken_h5ad("bad_indices_short.h5ad", lambda f: replace(f, "X/indices", f["X/indices"][:-100]))
+broken_h5ad("bad_obs_index_short.h5ad", lambda f: replace(f, "obs/_index", f["obs/_index"][:10]))

@@ -2,9 +2,16 @@
  * dump/parse round trip. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gpa/config.h"
 #include "testutil.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int parse(struct gpa_deck *d, const char *text) {
   gpa_deck_init(d);
@@ -71,7 +78,7 @@ static void test_output_name_from_deck(void **state) {
   (void)state;
   struct gpa_deck d;
   gpa_deck_init(&d);
-  TEST_OK(gpa_deck_parse(&d, "inputs/paper/mog2d.yml", "", 0));
+  TEST_OK(gpa_deck_parse(&d, "inputs/paper/mog2d.yml", "{}", 2));
   TEST_OK(gpa_deck_validate(&d));
   assert_string_equal(d.p.output.file, "mog2d.h5");
 }
@@ -104,6 +111,155 @@ static void test_overrides(void **state) {
                       "-P transport.dtt: unknown key (did you mean 'transport.dt'?)");
   gpa_error_clear();
   assert_int_equal(gpa_deck_override(&d, "dt=1"), GPA_ERR_USAGE);
+  /* Malformed -P syntax is a usage error (status 2) whatever its shape; unknown names and bad
+   * values are bad input (status 1). */
+  const char *malformed[] = {"foo", "a.b.c=1", ".dt=1", "transport.=1", "transport.dt"};
+  for (size_t m = 0; m < sizeof malformed / sizeof malformed[0]; m++) {
+    gpa_error_clear();
+    assert_int_equal(gpa_deck_override(&d, malformed[m]), GPA_ERR_USAGE);
+  }
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "walk.dt=1"), GPA_ERR_INPUT);
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "network.widths=4,-8"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "-P network.widths[1]: must be >= 1 (got -8)");
+  /* A value with a newline or other control characters stays on one line. */
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "transport.dt=1\n2\t\x01"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "-P transport.dt: expected a number, got '1\\n2\\t\\x01'");
+}
+
+/* Several YAML documents, deep nesting, an oversized or empty deck: refused before the deck is
+ * loaded, with the file and line. */
+static void test_deck_shape(void **state) {
+  (void)state;
+  expect_error("source: {n: 20}\n---\nsource: {n: 30}\ntransport: {dt: -5}\n",
+               "deck.yml:3: a deck is one YAML document; found a second one (after a '---' or "
+               "'...' line)");
+  expect_error("source: {n: 20}\n...\ngarbage: [\n",
+               "deck.yml:3: a deck is one YAML document; found a second one (after a '---' or "
+               "'...' line)");
+  expect_error("---\nsource: {n: 20}\n---\n---\n\n# more\n- 1\n",
+               "deck.yml:7: a deck is one YAML document; found a second one (after a '---' or "
+               "'...' line)");
+  struct gpa_deck d;
+  /* A leading '---', a trailing '---' or '...' with nothing after it: one document. */
+  TEST_OK(parse(&d, "---\nsource: {n: 20}\n---\n"));
+  assert_int_equal(d.p.source.n, 20);
+  TEST_OK(parse(&d, "source: {n: 21}\n...\n# the end\n"));
+  assert_int_equal(d.p.source.n, 21);
+
+  /* Nesting: the deck (1), a section (2) and a list (3) are three levels; 8 are allowed. */
+  TEST_OK(parse(&d, "network: {widths: [8]}\n"));
+  expect_error("network: {widths: [[[[[[[[8]]]]]]]]}\n",
+               "deck.yml:1: nested more than 8 levels deep; a deck is a mapping of sections of "
+               "'key: value' lines");
+  expect_error("network:\n  widths:\n    - - - - - - - 8\n",
+               "deck.yml:3: nested more than 8 levels deep; a deck is a mapping of sections of "
+               "'key: value' lines");
+  /* 100 000 levels: refused at once (libyaml alone takes ~45 s: quadratic). */
+  const size_t depth = 100000;
+  char *deep = malloc(2 * depth + 64);
+  assert_non_null(deep);
+  size_t n = (size_t)sprintf(deep, "network: {widths: ");
+  memset(deep + n, '[', depth);
+  memset(deep + n + depth, ']', depth);
+  strcpy(deep + n + 2 * depth, "}\n");
+  double t0 = now();
+  expect_error(deep, "deck.yml:1: nested more than 8 levels deep; a deck is a mapping of "
+                     "sections of 'key: value' lines");
+  assert_true(now() - t0 < 2.0);
+  free(deep);
+
+  /* Size: at most 1 MiB. */
+  char *big = malloc(GPA_DECK_MAX_BYTES + 2);
+  assert_non_null(big);
+  memset(big, ' ', GPA_DECK_MAX_BYTES + 1);
+  memcpy(big, "{}", 2);
+  big[GPA_DECK_MAX_BYTES + 1] = '\0';
+  gpa_deck_init(&d);
+  assert_int_equal(gpa_deck_parse(&d, "deck.yml", big, GPA_DECK_MAX_BYTES + 1), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "deck.yml: 1048577 bytes; a deck may hold at most 1 MiB");
+  gpa_deck_init(&d);
+  TEST_OK(gpa_deck_parse(&d, "deck.yml", big, GPA_DECK_MAX_BYTES));
+  free(big);
+
+  /* Empty: no document, only comments, or only '---'; `{}` is a deck of defaults. */
+  const char *empty[] = {"", "\n\n", "# a comment\n  # another\n", "---\n", "---\n...\n"};
+  for (size_t e = 0; e < sizeof empty / sizeof empty[0]; e++)
+    expect_error(empty[e], "deck.yml: the deck is empty (`{}` is a deck of defaults; `gpa "
+                           "reference` lists every key)");
+  TEST_OK(parse(&d, "{}\n"));
+  struct gpa_params def;
+  gpa_params_default(&def);
+  assert_int_equal(d.p.transport.max_steps, def.transport.max_steps);
+  TEST_OK(parse(&d, "run:\n"));
+}
+
+/* gpa run refuses a deck or -P that sets an integrate key; keys at their defaults (the
+ * reference deck) are allowed. */
+static void test_command_sections(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "run: {seed: 1}\nintegrate:\n  source_file: a.h5\n  components: 5\n"));
+  TEST_OK(gpa_deck_check_command(&d, "integrate"));
+  assert_int_equal(gpa_deck_check_command(&d, "run"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:3: integrate.source_file: the integrate section is for `gpa "
+                      "integrate`; `gpa run` would ignore it and run the other sections (gpa "
+                      "integrate deck.yml, or remove the section)");
+  TEST_OK(parse(&d, "run: {seed: 1}\nintegrate:\n  components: 50\n"));
+  TEST_OK(gpa_deck_check_command(&d, "run"));
+  TEST_OK(gpa_deck_override(&d, "integrate.latent_scale=2"));
+  assert_int_equal(gpa_deck_check_command(&d, "run"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "-P integrate.latent_scale: the integrate section is "
+                                           "for `gpa integrate`; `gpa run` would ignore it");
+}
+
+/* Sizes that cannot fit in memory are bad input naming the key, not an allocation failure. */
+static void test_memory_bound(void **state) {
+  (void)state;
+  const double gb24 = 24e9;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "source: {n: 100000000000000}\n"));
+  assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "deck.yml:1: source.n x source.dim = 100000000000000 "
+                                           "x 2 needs 1.6 PB, more than this node's 24 GB of memory");
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_check_memory(&d, 4, gb24), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: source.n x source.dim = 100000000000000 x 2 needs 1.6 PB "
+                      "(400 TB on each of 4 ranks), more than this node's 24 GB of memory");
+  TEST_OK(parse(&d, "source: {dim: 1e9}\ntarget: {dim: 1e9}\n"));
+  assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "deck.yml:1: source.n x source.dim = 200 x 1000000000 "
+                                           "needs 1.6 TB, more than this node's 24 GB of memory");
+  TEST_OK(parse(&d, "network: {widths: [1e9, 1e9]}\n"));
+  assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: network.widths = [1000000000, 1000000000] with dim 2 needs 32 "
+                      "EB (phi's parameters, gradient and Adam moments, on every rank), more than "
+                      "this node's 24 GB of memory");
+  /* 2^62 overflows no product: the estimate is in floating point. */
+  TEST_OK(parse(&d, "target: {n: 4611686018427387904}\n"));
+  assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
+  TEST_OK(parse(&d, "generated: {n: 1e12}\n"));
+  TEST_OK(gpa_deck_override(&d, "source.dim=1000"));
+  TEST_OK(gpa_deck_override(&d, "target.dim=1000"));
+  assert_int_equal(gpa_deck_check_memory(&d, 2, gb24), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "deck.yml:1: generated.n x source.dim = 1000000000000 "
+                                           "x 1000 needs 8 PB (4 PB on each of 2 ranks), more "
+                                           "than this node's 24 GB of memory");
+  /* Neither alone too large, together too much. */
+  TEST_OK(parse(&d, "source: {n: 1e9}\ntarget: {n: 1e9}\n"));
+  assert_int_equal(gpa_deck_check_memory(&d, 1, 24e9), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: source.n x source.dim = 1000000000 x 2 needs 16 GB, and the "
+                      "deck 32 GB per rank in all, more than this node's 24 GB of memory");
+  /* The shipped-size decks fit. */
+  TEST_OK(parse(&d, "{}\n"));
+  TEST_OK(gpa_deck_check_memory(&d, 1, 1e9));
 }
 
 static void test_errors(void **state) {
@@ -130,7 +286,12 @@ static void test_errors(void **state) {
   expect_error("divergence:\n  kind: alpha\n  alpha: 1\n",
                "deck.yml:3: divergence.alpha: must be > 1 (got 1)");
   expect_error("network:\n  widths: [32, 0]\n",
-               "deck.yml:2: network.widths: entry 0: must be >= 1");
+               "deck.yml:2: network.widths[1]: must be >= 1 (got 0)");
+  expect_error("network:\n  widths: [-8]\n", "deck.yml:2: network.widths[0]: must be >= 1 (got -8)");
+  expect_error("network:\n  widths: [8, x]\n",
+               "deck.yml:2: network.widths[1]: expected an integer, got 'x'");
+  expect_error("network:\n  widths: [8, [8]]\n",
+               "deck.yml:2: network.widths[1]: expected an integer, got a list");
   expect_error("network:\n  widths: [1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
                "deck.yml:2: network.widths: at most 8 hidden layers");
   expect_error("optimizer:\n  reset_moments: maybe\n",
@@ -200,6 +361,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_output_name_from_deck),
     cmocka_unit_test(test_overrides),
     cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_deck_shape),
+    cmocka_unit_test(test_command_sections),
+    cmocka_unit_test(test_memory_bound),
     cmocka_unit_test(test_unused_keys_warn),
     cmocka_unit_test(test_round_trips),
 };

@@ -32,11 +32,13 @@ struct gpa_checkpoint {
 /* Opens a checkpoint for a restart and checks it: a missing, truncated, foreign or incomplete
  * file is GPA_ERR_INPUT with one clear message. */
 int gpa_checkpoint_open(struct gpa_checkpoint *ck, MPI_Comm comm, const char *path);
-/* Checks that the restarting solver (set up from the new deck) solves the same problem, and
- * lists the settings that changed (see gpa_params_restart_check). */
+/* Collective: checks that the restarting solver (set up from the new deck) solves the same
+ * problem, with the same targets, and lists the settings that changed (see
+ * gpa_params_restart_check).  Writes nothing: a restart it refuses leaves every file as it
+ * was. */
 int gpa_checkpoint_check(struct gpa_checkpoint *ck, const struct gpa_solver *s, char *changes,
                          size_t size);
-/* Loads the state into the solver. */
+/* Collective: loads the state into the solver (after gpa_checkpoint_check). */
 int gpa_checkpoint_load(struct gpa_checkpoint *ck, struct gpa_solver *s);
 void gpa_checkpoint_close(struct gpa_checkpoint *ck);
 

@@ -10,7 +10,7 @@
 enum { GPA_CLI_MAX_OVERRIDES = 128 };
 
 struct gpa_cli {
-  const char *command;  /* run, reference, version, help */
+  const char *command;  /* run, integrate, transport, sample, metrics, reference, version, help */
   const char *deck;     /* deck path */
   const char *overrides[GPA_CLI_MAX_OVERRIDES];
   int n_overrides;
@@ -29,13 +29,16 @@ struct gpa_cli {
   char **argv;
   int dry_run;
   int quiet;
+  int overwrite;        /* --overwrite: replace the files of an earlier run */
 };
 
 /* Parses argv; GPA_ERR_USAGE with a message on bad syntax. */
 int gpa_cli_parse(int argc, char **argv, struct gpa_cli *cli);
 void gpa_cli_usage(FILE *out);
-/* Collective: rank 0 reads the deck file and broadcasts it; every rank parses it, applies the
- * -P overrides and --output, and validates, so all ranks fail together. */
+/* Collective: rank 0 reads the deck file (at most GPA_DECK_MAX_BYTES) and broadcasts it; every
+ * rank parses it, applies the -P overrides and --output, refuses sections that are not for
+ * cli->command, validates, and checks that the deck's arrays can fit in the memory of the
+ * smallest node, so all ranks fail together. */
 int gpa_cli_load_deck(MPI_Comm comm, const struct gpa_cli *cli, struct gpa_deck *deck);
 
 #endif

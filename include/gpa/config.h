@@ -15,6 +15,13 @@
 
 enum { GPA_PATH_MAX = 1024, GPA_MAX_HIDDEN = 8, GPA_INT_LIST_MAX = 16, GPA_MAX_CONV = 4 };
 
+/* Limits checked before the YAML parser sees a deck (a deck is a few dozen settings, two
+ * levels deep; libyaml takes quadratic time on deeply nested flow collections). */
+enum {
+  GPA_DECK_MAX_BYTES = 1 << 20, /* 1 MiB */
+  GPA_DECK_MAX_DEPTH = 8,       /* nested mappings and lists, the deck's own mapping included */
+};
+
 /* Built-in source/target distributions (names in GPA_DIST_NAMES, same order). */
 enum gpa_dist_kind {
   GPA_DIST_GAUSSIAN,
@@ -174,7 +181,10 @@ void gpa_params_default(struct gpa_params *p);
 void gpa_deck_init(struct gpa_deck *deck);
 /* Parses YAML `text` (the contents of file `path`) into the deck.  Unknown sections and keys,
  * wrong types, duplicates and out-of-range values are GPA_ERR_INPUT with the message
- * "PATH:LINE: section.key: problem". */
+ * "PATH:LINE: section.key: problem".  So are a deck larger than GPA_DECK_MAX_BYTES, nested
+ * deeper than GPA_DECK_MAX_DEPTH, an empty one (no document, or only comments; `{}` is a deck
+ * of defaults) and one of several YAML documents; these are checked before the text is
+ * loaded. */
 int gpa_deck_parse(struct gpa_deck *deck, const char *path, const char *text, size_t len);
 /* Applies one "section.key=value" override. */
 int gpa_deck_override(struct gpa_deck *deck, const char *assignment);
@@ -182,6 +192,15 @@ int gpa_deck_override(struct gpa_deck *deck, const char *assignment);
  * output file name from the deck name).  Keys that are set but mean nothing for the chosen
  * kinds (source.nu with a gaussian source) are recorded in deck->warnings. */
 int gpa_deck_validate(struct gpa_deck *deck);
+/* Refuses settings that mean nothing for `command` ("run", "integrate", ...): `gpa run` on a
+ * deck (or -P) that sets an integrate key to other than its default is GPA_ERR_INPUT, naming
+ * the key. */
+int gpa_deck_check_command(const struct gpa_deck *deck, const char *command);
+/* Refuses (GPA_ERR_INPUT, naming the key) a validated deck whose particles, targets, generated
+ * particles or network cannot fit in memory: a lower bound of the bytes each of `ranks` ranks
+ * needs (its share of the n x dim arrays, plus phi's parameters, gradient and Adam moments)
+ * against `node_bytes`, the physical memory of the smallest node. */
+int gpa_deck_check_memory(const struct gpa_deck *deck, int ranks, double node_bytes);
 
 /* Writes the resolved settings as a YAML deck (itself a valid deck). */
 void gpa_params_dump(FILE *out, const struct gpa_params *p);

@@ -2,11 +2,16 @@
  * /obs/<column> codes with /obs/<column>_names, /var/gene_ids) and AnnData .h5ad files as
  * scanpy writes them (X dense or CSR sparse; obs columns as categorical codes + categories).
  *
- * The annotations are read by rank 0 and broadcast; the rows of X are read in parallel, each
- * rank its own rows, with collective MPI-IO.  Every function here is collective. */
+ * Rank 0 reads and checks the annotations, the shape, the filters and (CSR) the row pointers,
+ * and broadcasts them; then every rank reads its own rows of X, opening the file read-only with
+ * HDF5's sequential driver.  No HDF5 call in a read of rows is collective, so damage that only
+ * one rank's rows meet (a corrupt chunk, NaN) cannot leave the other ranks waiting: the ranks
+ * agree on the outcome once, at the end.  Every function here is collective except
+ * gpa_data_check_dataset. */
 #ifndef GPA_DATASET_H
 #define GPA_DATASET_H
 
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
 
@@ -26,8 +31,9 @@ struct gpa_dataset {
   char path[GPA_PATH_MAX];
   int format;          /* enum gpa_data_format */
   int64_t n_samples, n_genes;
-  char **gene_ids;     /* [n_genes] */
-  char **sample_ids;   /* [n_samples], NULL when the file has none */
+  char **gene_ids;     /* [n_gene_ids] (== n_genes once opened) */
+  char **sample_ids;   /* [n_sample_ids] (== n_samples once opened), NULL when the file has none */
+  int64_t n_gene_ids, n_sample_ids; /* entries allocated in gene_ids, sample_ids */
   struct gpa_category batch, label; /* label.codes NULL when no label column was asked for */
   /* X storage */
   int sparse;          /* CSR (h5ad) */
@@ -46,6 +52,19 @@ void gpa_dataset_close(struct gpa_dataset *ds);
  * error naming the sample and gene. */
 int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
                           int64_t count, const int64_t *col_map, int64_t ncols, float *out);
+
+/* Not collective: opens an input file read-only with HDF5's sequential driver and without
+ * file locking (inputs are only read; some parallel file systems refuse locks); < 0 when HDF5
+ * cannot open it. */
+hid_t gpa_data_open_readonly(const char *path);
+
+/* Not collective: checks that `name` (which exists) in the open file `file` (named `path` in
+ * messages) is a dataset this HDF5 library can read: a soft or external link that resolves, a
+ * dataset and not a group, and every compression filter of its pipeline available.  An error is
+ * GPA_ERR_INPUT with one line naming the file and the dataset
+ * ("x.h5: /X is compressed with HDF5 filter 32000 (lzf), which this HDF5 library does not
+ * have"). */
+int gpa_data_check_dataset(hid_t file, const char *path, const char *name);
 
 /* Index of `name` in the names of category c, or -1. */
 int gpa_category_find(const struct gpa_category *c, const char *name);

@@ -109,6 +109,11 @@ int gpa_data_shape(MPI_Comm comm, const char *path, const char *dataset, const c
 int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
                        int64_t rows, int64_t cols, double *out);
 
+/* Collective: GPA_ERR_IO with one line when the file system of `path` has less than `bytes`
+ * free, or the file-size limit (ulimit -f) is below it; `what` names the write ("the next
+ * checkpoint").  Rank 0 looks; every rank returns the same status. */
+int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char *what);
+
 /* Rank 0: fsync a file or a directory (after a rename). */
 void gpa_fsync_path(const char *path, int directory);
 

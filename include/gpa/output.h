@@ -18,7 +18,8 @@ struct gpa_runfile {
   char tmp[GPA_PATH_MAX + 8];   /* RUN.h5.tmp */
   char xmf[GPA_PATH_MAX + 8];   /* RUN.xmf */
   int is_open;
-  int fresh;                    /* created by this process (removed again on failure) */
+  int fresh;                    /* created by this process and never synced for a checkpoint:
+                                   removed again on failure */
   int64_t monitor_records;      /* monitor records already in the file */
   int64_t frames;               /* trajectory frames in the file */
   int64_t frames_capacity;
