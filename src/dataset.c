@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gpa/comm.h"
+#include "gpa/io.h"
 
 /* ------------------------------------------------------------------------- rank 0: reading */
 
@@ -34,101 +35,6 @@ static int exists(hid_t file, const char *name) {
       *p = c;
     }
   }
-}
-
-/* The innermost message of HDF5's error stack ("inflate() failed"); clears the stack. */
-static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
-  if (n == 0) snprintf((char *)data, 256, "%s", e->desc ? e->desc : "");
-  return 0;
-}
-
-static const char *h5_detail(char buf[256]) {
-  buf[0] = '\0';
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
-  H5Eclear2(H5E_DEFAULT);
-  return buf[0] ? buf : "no detail";
-}
-
-/* `name` exists as a link: GPA_OK when it leads to an object; else an error saying why not
- * (a dangling soft link, an external link to a missing file or object, damage). */
-static int link_resolves(hid_t file, const char *path, const char *name) {
-  if (H5Oexists_by_name(file, name, H5P_DEFAULT) > 0) return GPA_OK;
-  H5Eclear2(H5E_DEFAULT);
-  H5L_info_t li;
-  if (H5Lget_info(file, name, &li, H5P_DEFAULT) >= 0 &&
-      (li.type == H5L_TYPE_SOFT || li.type == H5L_TYPE_EXTERNAL)) {
-    size_t size = li.u.val_size + 1;
-    char *val = calloc(size, 1);
-    int rc;
-    if (val && H5Lget_val(file, name, val, size, H5P_DEFAULT) >= 0) {
-      const char *fname = "?", *oname = val;
-      unsigned flags = 0;
-      if (li.type == H5L_TYPE_EXTERNAL && H5Lunpack_elink_val(val, size - 1, &flags, &fname,
-                                                               &oname) < 0)
-        fname = oname = "?";
-      if (li.type == H5L_TYPE_SOFT)
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a soft link to '%s', which does not exist", path,
-                       name, val);
-      else
-        rc = GPA_ERROR(GPA_ERR_INPUT,
-                       "%s: %s is an external link to %s:%s, which cannot be opened", path, name,
-                       fname, oname);
-    } else {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a link that cannot be followed", path, name);
-    }
-    free(val);
-    H5Eclear2(H5E_DEFAULT);
-    return rc;
-  }
-  char detail[256];
-  return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path, name,
-                   h5_detail(detail));
-}
-
-hid_t gpa_data_open_readonly(const char *path) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0) return fapl;
-  H5Pset_file_locking(fapl, 0, 1);
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  if (file < 0) H5Eclear2(H5E_DEFAULT);
-  return file;
-}
-
-int gpa_data_check_dataset(hid_t file, const char *path, const char *name) {
-  GPA_CHECK(link_resolves(file, path, name));
-  char detail[256];
-  H5O_info_t info;
-  if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
-                     name, h5_detail(detail));
-  if (info.type != H5O_TYPE_DATASET)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a %s, not a dataset", path, name,
-                     info.type == H5O_TYPE_GROUP ? "group" : "named datatype");
-  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
-  if (d < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (damaged file? HDF5: %s)", path, name,
-                     h5_detail(detail));
-  int rc = GPA_OK;
-  hid_t dcpl = H5Dget_create_plist(d);
-  int nf = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
-  for (int i = 0; i < nf && rc == GPA_OK; i++) {
-    unsigned flags = 0, config = 0, cd[16];
-    size_t ncd = 16;
-    char fname[64] = "";
-    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname,
-                                     &config);
-    if (id < 0) continue; /* optional filters too: a chunk they compressed needs them */
-    if (H5Zfilter_avail(id) <= 0)
-      rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s: %s is compressed with HDF5 filter %d (%s), which this HDF5 library does "
-                     "not have (store it uncompressed or with gzip)",
-                     path, name, (int)id, fname[0] ? fname : "unnamed");
-  }
-  if (dcpl >= 0) H5Pclose(dcpl);
-  H5Dclose(d);
-  H5Eclear2(H5E_DEFAULT);
-  return rc;
 }
 
 /* Reads a 1-D string dataset (fixed-length or variable-length) into n new strings. */
@@ -162,7 +68,7 @@ static int read_strings(const char *path, hid_t file, const char *name, int64_t 
       rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory reading %s", path, name);
     } else if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
       rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name,
-                     h5_detail(detail));
+                     gpa_io_hdf5_detail(detail));
     } else {
       for (int64_t i = 0; i < n; i++) s[i] = strdup(buf[i] ? buf[i] : "");
       if (n > 0) H5Dvlen_reclaim(mt, space, H5P_DEFAULT, buf);
@@ -177,7 +83,7 @@ static int read_strings(const char *path, hid_t file, const char *name, int64_t 
       rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory reading %s", path, name);
     } else if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
       rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name,
-                     h5_detail(detail));
+                     gpa_io_hdf5_detail(detail));
     } else {
       for (int64_t i = 0; i < n; i++) {
         s[i] = calloc(w + 1, 1);
@@ -215,7 +121,7 @@ static int read_codes(const char *path, hid_t file, const char *name, int64_t n,
                    (long long)count, (long long)n);
   else if (n > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
     char detail[256];
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name, h5_detail(detail));
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read %s (HDF5: %s)", path, name, gpa_io_hdf5_detail(detail));
   }
   H5Sclose(space);
   H5Tclose(type);
@@ -301,12 +207,12 @@ static int read_category(const char *path, hid_t file, int format, const char *k
   snprintf(name, sizeof name, "/obs/%s", key);
   if (!exists(file, name))
     return GPA_ERROR(GPA_ERR_INPUT, "%s: no obs column '%s' (%s)", path, key, name);
-  GPA_CHECK(link_resolves(file, path, name));
+  GPA_CHECK(gpa_data_link_check(file, path, name));
   H5O_info_t info;
   if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0) {
     char detail[256];
     return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
-                     name, h5_detail(detail));
+                     name, gpa_io_hdf5_detail(detail));
   }
   if (format == GPA_DATA_H5AD && info.type == H5O_TYPE_GROUP) { /* anndata >= 0.8 */
     char codes[320];
@@ -438,7 +344,7 @@ static int read_csr_layout(hid_t file, struct gpa_dataset *ds) {
   if (st < 0) {
     char detail[256];
     return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot read /X/indptr (HDF5: %s)", path,
-                     h5_detail(detail));
+                     gpa_io_hdf5_detail(detail));
   }
   const int64_t *p = ds->indptr;
   for (int64_t i = 0; i < nptr; i++) {
@@ -488,12 +394,12 @@ static int read_annotations(struct gpa_dataset *ds, const char *batch_key,
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: no dataset /X (samples x genes)", path);
     goto done;
   }
-  GPA_CHECK_GOTO(rc, link_resolves(file, path, "/X"), done);
+  GPA_CHECK_GOTO(rc, gpa_data_link_check(file, path, "/X"), done);
   H5O_info_t info;
   if (H5Oget_info_by_name(file, "/X", &info, H5P_DEFAULT) < 0) {
     char detail[256];
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s: /X cannot be opened (damaged file? HDF5: %s)", path,
-                   h5_detail(detail));
+                   gpa_io_hdf5_detail(detail));
     goto done;
   }
   hid_t obs = exists(file, "/obs") ? H5Oopen(file, "/obs", H5P_DEFAULT) : -1;
@@ -726,7 +632,7 @@ static int read_dense(hid_t file, const char *path, const int64_t *rows, int64_t
   char detail[256];
   hid_t d = H5Dopen2(file, "/X", H5P_DEFAULT);
   if (d < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open /X (HDF5: %s)", path, h5_detail(detail));
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open /X (HDF5: %s)", path, gpa_io_hdf5_detail(detail));
   hid_t fspace = H5Dget_space(d);
   hsize_t mdims[2] = {(hsize_t)count, (hsize_t)g};
   hid_t mspace = H5Screate_simple(2, mdims, NULL);
@@ -737,7 +643,7 @@ static int read_dense(hid_t file, const char *path, const int64_t *rows, int64_t
   H5Dclose(d);
   if (st < 0)
     return GPA_ERROR(GPA_ERR_IO, "%s: cannot read rows %lld-%lld of /X (damaged file? HDF5: %s)",
-                     path, (long long)rows[0], (long long)rows[count - 1], h5_detail(detail));
+                     path, (long long)rows[0], (long long)rows[count - 1], gpa_io_hdf5_detail(detail));
   return GPA_OK;
 }
 
@@ -760,7 +666,7 @@ static int read_csr(hid_t file, const struct gpa_dataset *ds, const int64_t *row
     hid_t d = H5Dopen2(file, names[k], H5P_DEFAULT);
     if (d < 0) {
       rc = GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (HDF5: %s)", ds->path, names[k],
-                     h5_detail(detail));
+                     gpa_io_hdf5_detail(detail));
       break;
     }
     hid_t fspace = H5Dget_space(d);
@@ -775,7 +681,7 @@ static int read_csr(hid_t file, const struct gpa_dataset *ds, const int64_t *row
     if (H5Dread(d, types[k], mspace, fspace, H5P_DEFAULT, outs[k]) < 0)
       rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot read %s for rows %lld-%lld (damaged file? HDF5: %s)",
                      ds->path, names[k], (long long)rows[0], (long long)rows[count - 1],
-                     h5_detail(detail));
+                     gpa_io_hdf5_detail(detail));
     H5Sclose(mspace);
     H5Sclose(fspace);
     H5Dclose(d);

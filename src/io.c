@@ -797,8 +797,95 @@ int gpa_h5_write_code(struct gpa_h5 *f) {
 /* Input matrices are read with HDF5's sequential driver, the file opened read-only by each rank
  * that needs rows of it: no HDF5 call below is collective, so damage that only one rank's rows
  * meet (a corrupt chunk, NaN) cannot leave the other ranks waiting inside a collective; the
- * ranks agree on the outcome once, at the end.  gpa_data_check_dataset is in dataset.c. */
-#include "gpa/dataset.h"
+ * ranks agree on the outcome once, at the end. */
+
+const char *gpa_io_hdf5_detail(char buf[256]) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+  H5Eclear2(H5E_DEFAULT);
+  return buf[0] ? buf : "no detail";
+}
+
+int gpa_data_link_check(hid_t file, const char *path, const char *name) {
+  if (H5Oexists_by_name(file, name, H5P_DEFAULT) > 0) return GPA_OK;
+  H5Eclear2(H5E_DEFAULT);
+  H5L_info_t li;
+  if (H5Lget_info(file, name, &li, H5P_DEFAULT) >= 0 &&
+      (li.type == H5L_TYPE_SOFT || li.type == H5L_TYPE_EXTERNAL)) {
+    size_t size = li.u.val_size + 1;
+    char *val = calloc(size, 1);
+    int rc;
+    if (val && H5Lget_val(file, name, val, size, H5P_DEFAULT) >= 0) {
+      const char *fname = "?", *oname = val;
+      unsigned flags = 0;
+      if (li.type == H5L_TYPE_EXTERNAL && H5Lunpack_elink_val(val, size - 1, &flags, &fname,
+                                                               &oname) < 0)
+        fname = oname = "?";
+      if (li.type == H5L_TYPE_SOFT)
+        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a soft link to '%s', which does not exist", path,
+                       name, val);
+      else
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s: %s is an external link to %s:%s, which cannot be opened", path, name,
+                       fname, oname);
+    } else {
+      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a link that cannot be followed", path, name);
+    }
+    free(val);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+  }
+  char detail[256];
+  return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path, name,
+                   gpa_io_hdf5_detail(detail));
+}
+
+hid_t gpa_data_open_readonly(const char *path) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (file < 0) H5Eclear2(H5E_DEFAULT);
+  return file;
+}
+
+int gpa_data_check_dataset(hid_t file, const char *path, const char *name) {
+  GPA_CHECK(gpa_data_link_check(file, path, name));
+  char detail[256];
+  H5O_info_t info;
+  if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
+                     name, gpa_io_hdf5_detail(detail));
+  if (info.type != H5O_TYPE_DATASET)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a %s, not a dataset", path, name,
+                     info.type == H5O_TYPE_GROUP ? "group" : "named datatype");
+  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (damaged file? HDF5: %s)", path, name,
+                     gpa_io_hdf5_detail(detail));
+  int rc = GPA_OK;
+  hid_t dcpl = H5Dget_create_plist(d);
+  int nf = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+  for (int i = 0; i < nf && rc == GPA_OK; i++) {
+    unsigned flags = 0, config = 0, cd[16];
+    size_t ncd = 16;
+    char fname[64] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname,
+                                     &config);
+    if (id < 0) continue; /* optional filters too: a chunk they compressed needs them */
+    if (H5Zfilter_avail(id) <= 0)
+      rc = GPA_ERROR(GPA_ERR_INPUT,
+                     "%s: %s is compressed with HDF5 filter %d (%s), which this HDF5 library does "
+                     "not have (store it uncompressed or with gzip)",
+                     path, name, (int)id, fname[0] ? fname : "unnamed");
+  }
+  if (dcpl >= 0) H5Pclose(dcpl);
+  H5Dclose(d);
+  H5Eclear2(H5E_DEFAULT);
+  return rc;
+}
+
 
 /* Not collective: opens path:dataset and checks it is a readable 2-D numeric dataset; returns
  * its dims, and the open file and dataset when `file` is given (else closes them). */

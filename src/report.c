@@ -400,6 +400,10 @@ int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json) {
   for (int c = 0; c < L && rc == GPA_OK; c++) {
     char *ms = calloc((size_t)n + 1, 1), *mt = calloc((size_t)n + 1, 1);
     int64_t ns = pick(in, 0, c, max, ms), nt = pick(in, 1, c, max, mt), q;
+    if ((ns < 2 || nt < 2) && in->rank == 0) /* nothing to halve or to take neighbours among */
+      fprintf(stderr, "warning: label %s has %lld source and %lld target samples: its floor F, "
+                      "memorisation ratio and neighbour statistics are not meaningful at that "
+                      "size\n", in->label_names[c], (long long)ns, (long long)nt);
     /* Gene space. */
     float *fs = malloc(sizeof(float) * (size_t)(ns * g + 1)), *ft = malloc(sizeof(float) * (size_t)(nt * g + 1));
     float *fb = malloc(sizeof(float) * (size_t)(ns * g + 1)), *fc = malloc(sizeof(float) * (size_t)(ns * g + 1));

@@ -78,6 +78,18 @@ for n in 3 4; do
     { cat cmp.txt; fail "gpa integrate: 1 and $n ranks differ"; }
 done
 echo "ok: gpa integrate with a 2 + 2 cell label: 1, 3, 4 ranks agree to 1e-9"
+# A label of 1 + 1 cell: its statistics cannot be taken, and the report says so.
+$python3 -c '
+import h5py, numpy as np
+with h5py.File("small.h5", "r+") as f:
+    lab = f["obs/label"][...]; lab[[8, 18]] = 2; f["obs/label"][...] = lab
+    del f["obs/label_names"]; f["obs/label_names"] = np.array([b"big", b"small", b"one"])
+' || fail "1 + 1 data"
+run -n 3 "$gpa" integrate integrate.yml --output one.h5 > log.txt 2>&1 ||
+  { cat log.txt; fail "gpa integrate with a 1 + 1 label"; }
+grep -q "^warning: label one has 1 source and 1 target samples: its floor F" log.txt ||
+  { cat log.txt; fail "no warning for the 1 + 1 label"; }
+echo "ok: a 1 + 1 cell label is integrated, with a warning that its statistics mean nothing"
 
 # 3. The stored field and the metrics, on sets smaller than the rank count.
 run -n 1 "$gpa" run "$src/inputs/mog2d.yml" -P source.n=20 -P target.n=20 \

@@ -6,8 +6,8 @@
  * and broadcasts them; then every rank reads its own rows of X, opening the file read-only with
  * HDF5's sequential driver.  No HDF5 call in a read of rows is collective, so damage that only
  * one rank's rows meet (a corrupt chunk, NaN) cannot leave the other ranks waiting: the ranks
- * agree on the outcome once, at the end.  Every function here is collective except
- * gpa_data_check_dataset. */
+ * agree on the outcome once, at the end.  Every function here is collective (the
+ * single-process checks they use are in gpa/io.h). */
 #ifndef GPA_DATASET_H
 #define GPA_DATASET_H
 
@@ -52,19 +52,6 @@ void gpa_dataset_close(struct gpa_dataset *ds);
  * error naming the sample and gene. */
 int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
                           int64_t count, const int64_t *col_map, int64_t ncols, float *out);
-
-/* Not collective: opens an input file read-only with HDF5's sequential driver and without
- * file locking (inputs are only read; some parallel file systems refuse locks); < 0 when HDF5
- * cannot open it. */
-hid_t gpa_data_open_readonly(const char *path);
-
-/* Not collective: checks that `name` (which exists) in the open file `file` (named `path` in
- * messages) is a dataset this HDF5 library can read: a soft or external link that resolves, a
- * dataset and not a group, and every compression filter of its pipeline available.  An error is
- * GPA_ERR_INPUT with one line naming the file and the dataset
- * ("x.h5: /X is compressed with HDF5 filter 32000 (lzf), which this HDF5 library does not
- * have"). */
-int gpa_data_check_dataset(hid_t file, const char *path, const char *name);
 
 /* Index of `name` in the names of category c, or -1. */
 int gpa_category_find(const struct gpa_category *c, const char *name);

@@ -114,6 +114,28 @@ int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int
  * checkpoint").  Rank 0 looks; every rank returns the same status. */
 int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char *what);
 
+/* Not collective: opens an input file read-only with HDF5's sequential driver and without
+ * file locking (inputs are only read; some parallel file systems refuse locks); < 0 when HDF5
+ * cannot open it. */
+hid_t gpa_data_open_readonly(const char *path);
+
+/* Not collective: checks that `name` (which exists) in the open file `file` (named `path` in
+ * messages) is a dataset this HDF5 library can read: a soft or external link that resolves, a
+ * dataset and not a group, and every compression filter of its pipeline available.  An error is
+ * GPA_ERR_INPUT with one line naming the file and the dataset
+ * ("x.h5: /X is compressed with HDF5 filter 32000 (lzf), which this HDF5 library does not
+ * have"). */
+int gpa_data_check_dataset(hid_t file, const char *path, const char *name);
+
+/* Not collective: GPA_OK when `name` (a link that exists in `file`) leads to an object; else
+ * GPA_ERR_INPUT saying why not (a dangling soft link, an external link to a missing file or
+ * object, damage). */
+int gpa_data_link_check(hid_t file, const char *path, const char *name);
+
+/* The innermost message of HDF5's error stack ("inflate() failed"), or "no detail", in buf;
+ * clears the stack. */
+const char *gpa_io_hdf5_detail(char buf[256]);
+
 /* Rank 0: fsync a file or a directory (after a rename). */
 void gpa_fsync_path(const char *path, int directory);
 
