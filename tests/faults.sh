@@ -107,6 +107,28 @@ for n in 1 2; do
   echo "ok: $n ranks: $(cat d3.out.e); restart bitwise"
 done
 
+echo "--- D3, H1, C1: a write that fails inside HDF5 (no space check) stops every rank"
+for n in 1 2; do
+  shrink
+  (trap '' XFSZ; eval "$limit"; GPA_FAULT_NO_SPACE_CHECK=1 run -n $n "$gpa" run "$deck" \
+    -P transport.max_steps=400 -P output.checkpoint_every=5 --output "$mnt/x.h5" --quiet \
+    > h1.out 2>&1)
+  rc=$?
+  [ $rc -eq 4 ] || { cat h1.out; fail "$n ranks: exit $rc, not 4 (124: hung)"; }
+  grep -q 'Segmentation\|signal' h1.out && { cat h1.out; fail "$n ranks: crashed"; }
+  grep -q '^error: .*; stopped: the last checkpoint and the run file up to it are kept$' h1.out ||
+    { cat h1.out; fail "$n ranks: no error line"; }
+  # Only gpa's lines, and Open MPI's own note of the failed write (mca_fbtl_posix_pwritev).
+  [ "$(grep -vc '^warning: \|^error: \|^mca_' h1.out)" -eq 0 ] || { cat h1.out; fail "$n ranks: noise"; }
+  [ -f "$mnt/x.h5.tmp" ] && [ -f "$mnt/x.ckpt.h5" ] || fail "$n ranks: run file or checkpoint lost"
+  grow
+  run -n $n "$gpa" run "$deck" -P transport.max_steps=400 -P output.checkpoint_every=5 \
+    --output "$mnt/x.h5" --restart "$mnt/x.ckpt.h5" --quiet 2> h1r.err || fail "$n ranks: restart"
+  grep -q damaged h1r.err && { cat h1r.err; fail "$n ranks: the run file was set aside"; }
+  same "$mnt/x.h5" big$n.h5
+  echo "ok: $n ranks: $(grep -m1 '^error' h1.out); restart bitwise"
+done
+
 echo "--- S2, D8, H1: damaged checkpoints on 1, 2 and 3 ranks"
 run -n 2 "$gpa" run "$deck" -P transport.max_steps=30 --output c.h5 --quiet || fail "setup"
 cp c.ckpt.h5 good.ckpt
