@@ -16,7 +16,7 @@ row-major), e.g. Fashion-MNIST targets:
   * Sinkhorn: the debiased divergence S = OT(a,b) - (OT(a,a) + OT(b,b)) / 2,
     cost |x - y|^2 / 2, blur 0.05, eps annealed by scaling 0.5 (log domain,
     symmetric updates), uniform weights: the convention of `gpa metrics`
-    (src/metrics.c). A set's S to held-out is shown beside that of fresh
+    (src/core/metrics.c). A set's S to held-out is shown beside that of fresh
     real images of the same size: near it means as close as real data;
   * memorisation ratio: median over the set of the distance to the nearest
     target / the same median over held-out images (~1: no copying, ~0:
@@ -150,7 +150,7 @@ def _softmin(eps, c, lw, pot, buf):
 
 
 def eps_schedule(diam, blur=BLUR, scaling=SCALING):
-    """geomloss's epsilon list for p = 2, built as src/metrics.c builds it:
+    """geomloss's epsilon list for p = 2, built as src/core/metrics.c builds it:
     diam^2, then exp(e) for e from 2 log diam down to (not reaching)
     2 log blur in steps of 2 log scaling, then blur^2."""
     eps = [diam * diam]
@@ -166,7 +166,7 @@ def eps_schedule(diam, blur=BLUR, scaling=SCALING):
 def sinkhorn(a, b, blur=BLUR, scaling=SCALING):
     """Debiased Sinkhorn divergence between the uniform measures on the rows
     of a [n, d] and b [m, d], cost |x - y|^2 / 2 (not square-rooted); the
-    algorithm of gpa_sinkhorn in src/metrics.c. NaN if any value is not
+    algorithm of gpa_sinkhorn in src/core/metrics.c. NaN if any value is not
     finite."""
     a = np.ascontiguousarray(a, np.float64)
     b = np.ascontiguousarray(b, np.float64)

@@ -58,6 +58,10 @@ enum gpa_optimizer_kind { GPA_OPT_ADAM, GPA_OPT_SGD };
 enum gpa_integrator_kind { GPA_INT_EULER, GPA_INT_HEUN, GPA_INT_RK4 };
 #define GPA_INT_NAMES "euler|heun|rk4"
 
+/* gpa integrate's PCA: ScaLAPACK's dense SVD, the randomized SVD, or chosen by size. */
+enum gpa_pca_method { GPA_PCA_AUTO, GPA_PCA_DENSE, GPA_PCA_RANDOMIZED };
+#define GPA_PCA_NAMES "auto|dense|randomized"
+
 enum gpa_stage_mode { GPA_STAGES_RETRAIN, GPA_STAGES_FROZEN };
 #define GPA_STAGE_NAMES "retrain|frozen"
 

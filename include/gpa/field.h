@@ -17,7 +17,6 @@
 
 #include <mpi.h>
 
-#include "gpa/cli.h"
 #include "gpa/io.h"
 #include "gpa/solver.h"
 
@@ -26,8 +25,5 @@
  * *steps receives the number of steps. */
 int gpa_field_replay(MPI_Comm comm, struct gpa_h5 *run, const struct gpa_params *p,
                      struct gpa_part part, double *x, const int32_t *labels, int64_t *steps);
-
-/* The `transport` and `sample` commands. */
-int gpa_field_command(MPI_Comm comm, const struct gpa_cli *cli);
 
 #endif

@@ -14,8 +14,19 @@
 
 #include <mpi.h>
 
-#include "gpa/cli.h"
+#include "gpa/config.h"
 
-int gpa_integrate_command(MPI_Comm comm, const struct gpa_cli *cli, double started);
+/* What `gpa integrate` takes besides the deck. */
+struct gpa_integrate_opts {
+  const char *deck_path; /* the deck's file, never to be overwritten; NULL: none */
+  const char *report;    /* the JSON report; NULL: OUTPUT.report.json beside the output */
+  int quiet;             /* no report on stdout */
+};
+
+/* Collective: integrates the data the resolved deck names (its `integrate` and `output`
+ * sections) and writes the output, the report and, for .h5ad input, an .h5ad beside it.  The
+ * outputs are checked against the inputs and locked before anything is read. */
+int gpa_integrate(MPI_Comm comm, const struct gpa_deck *deck,
+                  const struct gpa_integrate_opts *opts);
 
 #endif

@@ -101,6 +101,11 @@ int gpa_h5_read_attr_text(struct gpa_h5 *f, const char *obj, const char *name, c
 int gpa_h5_write_parameters(struct gpa_h5 *f, const struct gpa_params *p);
 int gpa_h5_write_code(struct gpa_h5 *f);
 
+/* Splits "FILE.h5:/dataset" into the file and the dataset; without ":/", the whole spec is
+ * the file and the dataset is `def`. */
+void gpa_data_spec(const char *spec, const char *def, char *file, size_t fsize, char *dataset,
+                   size_t dsize);
+
 /* Input data by file name: shape of a 2-D numeric dataset, and rows [row0, row0 + rows)
  * as doubles into out [rows][cols] on each rank (NaN/Inf is an error naming the row).
  * `what` names the setting that asked for it (e.g. "source.file"). */

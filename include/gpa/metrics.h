@@ -31,8 +31,4 @@ int gpa_energy_distance(MPI_Comm comm, const double *a, int64_t n, const double 
 int gpa_mmd(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
             double *value, double *bandwidth);
 
-struct gpa_cli;
-/* `gpa metrics A.h5[:/dataset] B.h5[:/dataset]`: prints all of the above. */
-int gpa_metrics_command(MPI_Comm comm, const struct gpa_cli *cli);
-
 #endif

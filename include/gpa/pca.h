@@ -18,9 +18,7 @@
 #include <stdint.h>
 
 #include "gpa/comm.h"
-
-enum gpa_pca_method { GPA_PCA_AUTO, GPA_PCA_DENSE, GPA_PCA_RANDOMIZED };
-#define GPA_PCA_NAMES "auto|dense|randomized"
+#include "gpa/config.h" /* enum gpa_pca_method */
 
 struct gpa_pca {
   int64_t g;                 /* genes (columns) */

@@ -429,10 +429,10 @@ static double peak_memory_mb(void) {
   return (double)u.ru_maxrss / 1024.0;
 }
 
-static int integrate(struct gpa_integration *in, const struct gpa_cli *cli,
+static int integrate(struct gpa_integration *in, const struct gpa_integrate_opts *opts,
                      const struct gpa_deck *deck) {
   const struct gpa_params *p = &in->p;
-  const int quiet = cli->quiet;
+  const int quiet = opts->quiet;
   /* Data. */
   GPA_CHECK(gpa_dataset_open(in->comm, p->integrate.source_file, p->integrate.batch_key,
                              p->integrate.label_key, &in->src));
@@ -519,8 +519,8 @@ static int integrate(struct gpa_integration *in, const struct gpa_cli *cli,
   char *json = NULL;
   GPA_CHECK(gpa_integration_report(in, quiet ? NULL : stdout, &json));
   char report[GPA_PATH_MAX + 16];
-  if (cli->report) {
-    snprintf(report, sizeof report, "%s", cli->report);
+  if (opts->report) {
+    snprintf(report, sizeof report, "%s", opts->report);
   } else {
     snprintf(report, sizeof report, "%s", p->output.file);
     size_t sl = strlen(report);
@@ -565,17 +565,17 @@ static void beside(const char *path, const char *ext, char *out, size_t size) {
 }
 
 /* The files of `gpa integrate`, checked and the output locked before anything is read. */
-static int integrate_files(MPI_Comm comm, const struct gpa_cli *cli, const struct gpa_params *p,
-                           struct gpa_lock *lock) {
+static int integrate_files(MPI_Comm comm, const struct gpa_integrate_opts *opts,
+                           const struct gpa_params *p, struct gpa_lock *lock) {
   char report[GPA_PATH_MAX + 16], h5ad[GPA_PATH_MAX + 16];
-  if (cli->report)
-    snprintf(report, sizeof report, "%s", cli->report);
+  if (opts->report)
+    snprintf(report, sizeof report, "%s", opts->report);
   else
     beside(p->output.file, ".report.json", report, sizeof report);
   beside(p->output.file, ".h5ad", h5ad, sizeof h5ad);
   struct gpa_paths pp;
   memset(&pp, 0, sizeof pp);
-  gpa_paths_input(&pp, cli->deck, "deck");
+  gpa_paths_input(&pp, opts->deck_path, "deck");
   gpa_paths_input(&pp, p->integrate.source_file, "integrate.source_file");
   gpa_paths_input(&pp, p->integrate.target_file, "integrate.target_file");
   gpa_paths_output(&pp, p->output.file, "output.file");
@@ -587,30 +587,22 @@ static int integrate_files(MPI_Comm comm, const struct gpa_cli *cli, const struc
   return gpa_paths_lock(comm, p->output.file, lock);
 }
 
-int gpa_integrate_command(MPI_Comm comm, const struct gpa_cli *cli, double started) {
-  (void)started;
-  struct gpa_deck deck;
-  GPA_CHECK(gpa_cli_load_deck(comm, cli, &deck));
+int gpa_integrate(MPI_Comm comm, const struct gpa_deck *deck,
+                  const struct gpa_integrate_opts *opts) {
   struct gpa_integration in;
   memset(&in, 0, sizeof in);
   in.comm = comm;
   GPA_MPI(MPI_Comm_rank(comm, &in.rank));
   GPA_MPI(MPI_Comm_size(comm, &in.size));
-  for (int i = 0; i < deck.n_warnings && in.rank == 0; i++)
-    fprintf(stderr, "warning: %s\n", deck.warnings[i]);
-  in.p = deck.p;
+  in.p = deck->p;
   if (!in.p.integrate.source_file[0])
     return GPA_ERROR(GPA_ERR_INPUT, "%s: integrate.source_file: gpa integrate needs a data file",
-                     cli->deck);
-  if (cli->dry_run) {
-    if (in.rank == 0) gpa_params_dump(stdout, &deck.p);
-    return GPA_OK;
-  }
+                     deck->path[0] ? deck->path : "the deck");
   struct gpa_lock lock = {-1, ""};
-  int rc = integrate_files(comm, cli, &in.p, &lock);
+  int rc = integrate_files(comm, opts, &in.p, &lock);
   if (rc == GPA_OK) {
     gpa_linalg_setup(in.p.run.flush_denormals, 0);
-    rc = integrate(&in, cli, &deck);
+    rc = integrate(&in, opts, deck);
   }
   gpa_paths_unlock(&lock);
   destroy(&in);

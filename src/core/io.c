@@ -797,6 +797,18 @@ int gpa_h5_write_code(struct gpa_h5 *f) {
 
 /* ------------------------------------------------------------------------- input data */
 
+void gpa_data_spec(const char *spec, const char *def, char *file, size_t fsize, char *dataset,
+                   size_t dsize) {
+  const char *colon = strrchr(spec, ':');
+  if (colon && colon[1] == '/') {
+    snprintf(file, fsize, "%.*s", (int)(colon - spec), spec);
+    snprintf(dataset, dsize, "%s", colon + 1);
+  } else {
+    snprintf(file, fsize, "%s", spec);
+    snprintf(dataset, dsize, "%s", def);
+  }
+}
+
 /* Input matrices are read with HDF5's sequential driver, the file opened read-only by each rank
  * that needs rows of it: no HDF5 call below is collective, so damage that only one rank's rows
  * meet (a corrupt chunk, NaN) cannot leave the other ranks waiting inside a collective; the

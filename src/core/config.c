@@ -1,7 +1,6 @@
 /* Input decks: the key table, the YAML parser (libyaml), overrides, validation and dumps. */
 #include "gpa/config.h"
 
-#include "gpa/pca.h"
 
 #include <ctype.h>
 #include <errno.h>

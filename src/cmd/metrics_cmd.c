@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gpa/cli.h"
+#include "cmd.h"
 #include "gpa/io.h"
 #include "gpa/metrics.h"
 
@@ -11,21 +11,14 @@ enum { W2_EXACT_MAX = 3000 }; /* the assignment is O(n^3) */
 static int read_set(MPI_Comm comm, const char *spec, double **x, int64_t dims[2], char *label,
                     size_t size) {
   char file[GPA_PATH_MAX], dataset[256];
-  const char *colon = strrchr(spec, ':');
-  if (colon && colon[1] == '/') {
-    snprintf(file, sizeof file, "%.*s", (int)(colon - spec), spec);
-    snprintf(dataset, sizeof dataset, "%s", colon + 1);
-  } else {
-    snprintf(file, sizeof file, "%s", spec);
-    snprintf(dataset, sizeof dataset, "/X");
-  }
+  gpa_data_spec(spec, "/X", file, sizeof file, dataset, sizeof dataset);
   snprintf(label, size, "%s:%s", file, dataset);
   GPA_CHECK(gpa_data_shape(comm, file, dataset, spec, dims));
   GPA_CHECK(gpa_alloc_array(x, (size_t)(dims[0] * dims[1] + 1), sizeof(double)));
   return gpa_data_read_rows(comm, file, dataset, 0, dims[0], dims[1], *x);
 }
 
-int gpa_metrics_command(MPI_Comm comm, const struct gpa_cli *cli) {
+int gpa_cmd_metrics(MPI_Comm comm, const struct gpa_cli *cli) {
   if (cli->n_sets != 2)
     return GPA_ERROR(GPA_ERR_USAGE, "gpa metrics needs two sets: A.h5[:/dataset] B.h5[:/dataset]");
   int rank;

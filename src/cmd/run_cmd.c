@@ -1,7 +1,5 @@
-/* gpa: the Lipschitz-regularized generative particle algorithm.
- *
- * main() owns MPI_COMM_WORLD (duplicated once) and turns statuses into exit codes; cmd_run()
- * is the algorithm of ALGORITHM.md: sample particles and targets, then repeat
+/* `gpa run DECK.yml [--restart CKPT]`: the algorithm of ALGORITHM.md.  Sample particles and
+ * targets, then repeat
  *   train phi on (Y, X)  ->  move Y by -dt grad phi  ->  monitor D, KE  ->  stop?
  * with checkpoints that let a run stop at any step and continue. */
 #include <stdio.h>
@@ -9,15 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "gpa/checkpoint.h"
-#include "gpa/cli.h"
 #include "gpa/comm.h"
 #include "gpa/drive.h"
-#include "gpa/field.h"
-#include "gpa/integrate.h"
 #include "gpa/io.h"
 #include "gpa/linalg.h"
-#include "gpa/metrics.h"
 #include "gpa/output.h"
 #include "gpa/paths.h"
 #include "gpa/solver.h"
@@ -157,7 +152,7 @@ static int run_files(MPI_Comm comm, int rank, const struct gpa_cli *cli,
   return rc;
 }
 
-static int cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
+int gpa_cmd_run(MPI_Comm comm, const struct gpa_cli *cli, double started) {
   struct gpa_lock lock = {-1, ""};
   int rc = run(comm, cli, started, &lock);
   gpa_paths_unlock(&lock);
@@ -256,46 +251,3 @@ static int run(MPI_Comm comm, const struct gpa_cli *cli, double started, struct 
   return rc;
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  const double started = MPI_Wtime();
-  MPI_Comm comm;
-  MPI_Comm_dup(MPI_COMM_WORLD, &comm);
-  int rank;
-  MPI_Comm_rank(comm, &rank);
-  gpa_io_setup();
-  int rc = gpa_comm_setup(comm);
-
-  struct gpa_cli cli;
-  if (rc == GPA_OK) rc = gpa_cli_parse(argc, argv, &cli);
-  if (rc == GPA_OK) {
-    if (!strcmp(cli.command, "run")) {
-      rc = cmd_run(comm, &cli, started);
-    } else if (!strcmp(cli.command, "transport") || !strcmp(cli.command, "sample")) {
-      rc = gpa_field_command(comm, &cli); /* BLIS set up as the run's */
-    } else if (!strcmp(cli.command, "integrate")) {
-      rc = gpa_integrate_command(comm, &cli, started);
-    } else if (!strcmp(cli.command, "metrics")) {
-      gpa_linalg_setup(1, 0);
-      rc = gpa_metrics_command(comm, &cli);
-    } else if (!strcmp(cli.command, "reference")) {
-      if (rank == 0) gpa_params_reference(stdout);
-    } else if (!strcmp(cli.command, "version")) {
-      if (rank == 0) printf("gpa %s (%s)\n", GPA_VERSION, GPA_GIT_REVISION);
-    } else {
-      if (rank == 0) gpa_cli_usage(stdout);
-    }
-  }
-  if (rc != GPA_OK && rank == 0) {
-    fprintf(stderr, "error: %s%s\n", gpa_error_message(),
-            rc == GPA_ERR_USAGE ? " (gpa help shows the usage)" : "");
-    if (getenv("GPA_DEBUG")) fprintf(stderr, "  at %s\n", gpa_error_trace_text());
-  }
-  gpa_comm_teardown();
-  /* HDF5 shuts down while MPI still works: a file whose close failed (a full disk) is then
-   * released here, not inside MPI_Finalize, where its MPI-IO handle is already gone. */
-  H5close();
-  MPI_Comm_free(&comm);
-  MPI_Finalize();
-  return rc;
-}
