@@ -141,6 +141,11 @@ int gpa_data_link_check(hid_t file, const char *path, const char *name);
  * clears the stack. */
 const char *gpa_io_hdf5_detail(char buf[256]);
 
+/* One process (rank 0): the last step of every staged write.  The complete file `tmp` is
+ * synced, renamed to `path` and the directory synced, so `path` is always either the old file
+ * or the whole new one.  The caller agrees the status across ranks. */
+int gpa_io_commit(const char *tmp, const char *path);
+
 /* Rank 0: fsync a file or a directory (after a rename). */
 void gpa_fsync_path(const char *path, int directory);
 

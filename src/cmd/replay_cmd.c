@@ -77,8 +77,7 @@ static int write_result(MPI_Comm comm, const char *path, const struct gpa_params
     rc = gpa_h5_write_i32_rows(&f, "/labels", labels, part, "class of each point");
   if (f.file >= 0 && gpa_h5_close(&f) != GPA_OK && rc == GPA_OK) rc = GPA_ERR_IO;
   if (rank == 0) {
-    if (rc == GPA_OK && rename(tmp, path) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc == GPA_OK) rc = gpa_io_commit(tmp, path);
     if (rc) unlink(tmp);
   }
   return gpa_comm_agree(comm, rc);

@@ -126,6 +126,16 @@ int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char
   return GPA_OK;
 }
 
+int gpa_io_commit(const char *tmp, const char *path) {
+  gpa_fsync_path(tmp, 0);
+  if (rename(tmp, path) != 0)
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+  char dir[GPA_PATH_MAX + 32];
+  dir_of(path, dir, sizeof dir);
+  gpa_fsync_path(dir, 1);
+  return GPA_OK;
+}
+
 /* ------------------------------------------------------------------------- files */
 
 static hid_t mpio_fapl(MPI_Comm comm) {

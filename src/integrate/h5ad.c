@@ -291,8 +291,7 @@ int gpa_integration_write_h5ad(struct gpa_integration *in, const char *path, con
   free(displs);
   if (in->rank == 0) {
     if (rc == GPA_OK) rc = write_annotations(in, tmp, latent, before, json);
-    if (rc == GPA_OK && rename(tmp, path) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc == GPA_OK) rc = gpa_io_commit(tmp, path);
     if (rc) unlink(tmp);
     free(latent);
     free(before);

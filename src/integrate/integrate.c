@@ -379,9 +379,7 @@ static int write_output(struct gpa_integration *in, const char *report_json) {
   int crc = gpa_h5_close(&f);
   if (rc == GPA_OK) rc = crc;
   if (in->rank == 0) {
-    if (rc == GPA_OK && rename(tmp, p->output.file) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, p->output.file,
-                     strerror(errno));
+    if (rc == GPA_OK) rc = gpa_io_commit(tmp, p->output.file);
     if (rc) unlink(tmp);
   }
   return gpa_comm_agree(in->comm, rc);
@@ -393,8 +391,11 @@ static int write_json(struct gpa_integration *in, const char *path, const char *
     char tmp[GPA_PATH_MAX + 16];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f || fputs(json, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    int ok = f && fputs(json, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (rc == GPA_OK) rc = gpa_io_commit(tmp, path);
+    if (rc) unlink(tmp);
   }
   return gpa_comm_agree(in->comm, rc);
 }

@@ -278,7 +278,6 @@ static int replace(const char *tmp, const char *path) {
   char prev[GPA_PATH_MAX + 32], prev_tmp[GPA_PATH_MAX + 48];
   gpa_checkpoint_prev_path(path, prev, sizeof prev);
   snprintf(prev_tmp, sizeof prev_tmp, "%s.tmp", prev);
-  gpa_fsync_path(tmp, 0);
   if (access(path, F_OK) == 0) {
     unlink(prev_tmp);
     if (link(path, prev_tmp) == 0) {
@@ -289,17 +288,7 @@ static int replace(const char *tmp, const char *path) {
       return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", path, prev, strerror(errno));
     }
   }
-  if (rename(tmp, path) != 0)
-    return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-  char dir[GPA_PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash)
-    *slash = '\0';
-  else
-    strcpy(dir, ".");
-  gpa_fsync_path(dir, 1);
-  return GPA_OK;
+  return gpa_io_commit(tmp, path);
 }
 
 int gpa_checkpoint_write(struct gpa_solver *s, const char *path, double *bytes,

@@ -63,9 +63,8 @@ static int write_xdmf(struct gpa_runfile *rf, const struct gpa_solver *s) {
             (long long)n, (long long)g, (long long)rf->frames, (long long)n, (long long)d, h5);
   }
   fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
-  if (fclose(f) != 0 || rename(tmp, rf->xmf) != 0)
-    return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", rf->xmf, strerror(errno));
-  return GPA_OK;
+  if (fclose(f) != 0) return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+  return gpa_io_commit(tmp, rf->xmf);
 }
 
 static int append_frame(struct gpa_runfile *rf, struct gpa_solver *s) {
@@ -398,20 +397,7 @@ int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *sta
   rf->is_open = 0;
   GPA_CHECK(gpa_h5_close(&rf->h5));
   int rc = GPA_OK;
-  if (finished && rf->h5.rank == 0) {
-    gpa_fsync_path(rf->tmp, 0);
-    if (rename(rf->tmp, rf->path) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->tmp, rf->path,
-                     strerror(errno));
-    char dir[GPA_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", rf->path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-      *slash = '\0';
-    else
-      strcpy(dir, ".");
-    gpa_fsync_path(dir, 1);
-  }
+  if (finished && rf->h5.rank == 0) rc = gpa_io_commit(rf->tmp, rf->path);
   gpa_free(&rf->frame_steps);
   return gpa_comm_agree(s->comm, rc);
 }
