@@ -141,6 +141,12 @@ int gpa_data_link_check(hid_t file, const char *path, const char *name);
  * clears the stack. */
 const char *gpa_io_hdf5_detail(char buf[256]);
 
+/* Not collective: attributes of a file opened by one process (H5Fopen without MPI-IO), for the
+ * checks rank 0 makes alone.  1 when read; 0 when missing, of another kind or unreadable (no
+ * error recorded).  The text is NUL-terminated in a new buffer (gpa_free it). */
+int gpa_h5_peek_i64(hid_t file, const char *obj, const char *name, int64_t *v);
+int gpa_h5_peek_text(hid_t file, const char *obj, const char *name, char **out);
+
 /* One process (rank 0): the last step of every staged write.  The complete file `tmp` is
  * synced, renamed to `path` and the directory synced, so `path` is always either the old file
  * or the whole new one.  The caller agrees the status across ranks. */

@@ -13,9 +13,10 @@
 
 #include <mpi.h>
 
-/* Starts watching the phase `what` ("the checkpoint of step 40") on this rank.  Not
- * collective; cheap (a mutex and a condition variable). */
-void gpa_watchdog_arm(MPI_Comm comm, const char *what);
+/* Starts watching the writes of step `step` (< 0: the run's end) to `file`, which must stay
+ * valid until disarmed, on this rank.  Not collective; cheap enough for every step (a mutex,
+ * a clock read, no wake-up; the message is formatted only when the watchdog fires). */
+void gpa_watchdog_arm(MPI_Comm comm, const char *file, long long step);
 /* Ends the phase armed last. */
 void gpa_watchdog_disarm(void);
 

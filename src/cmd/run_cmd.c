@@ -91,13 +91,9 @@ static int run(MPI_Comm comm, const struct gpa_cli *cli, double started, struct 
 static long long checkpoint_step(const char *path) {
   long long step = -1;
   hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-  if (f >= 0) {
-    hid_t a = H5Aexists(f, "step") > 0 ? H5Aopen(f, "step", H5P_DEFAULT) : -1;
-    int64_t v;
-    if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &v) >= 0) step = (long long)v;
-    if (a >= 0) H5Aclose(a);
-    H5Fclose(f);
-  }
+  int64_t v;
+  if (f >= 0 && gpa_h5_peek_i64(f, "/", "step", &v)) step = (long long)v;
+  if (f >= 0) H5Fclose(f);
   H5Eclear2(H5E_DEFAULT);
   return step;
 }

@@ -136,6 +136,37 @@ int gpa_io_commit(const char *tmp, const char *path) {
   return GPA_OK;
 }
 
+/* Opens attribute obj/name of a file open in one process, or returns < 0 (stack cleared). */
+static hid_t peek_attr(hid_t file, const char *obj, const char *name) {
+  hid_t a = H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0
+                ? H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT)
+                : -1;
+  H5Eclear2(H5E_DEFAULT);
+  return a;
+}
+
+int gpa_h5_peek_i64(hid_t file, const char *obj, const char *name, int64_t *v) {
+  hid_t a = peek_attr(file, obj, name);
+  int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+  if (a >= 0) H5Aclose(a);
+  H5Eclear2(H5E_DEFAULT);
+  return ok;
+}
+
+int gpa_h5_peek_text(hid_t file, const char *obj, const char *name, char **out) {
+  *out = NULL;
+  hid_t a = peek_attr(file, obj, name), type = a >= 0 ? H5Aget_type(a) : -1;
+  size_t len = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) <= 0
+                   ? H5Tget_size(type)
+                   : 0;
+  if (len > 0 && gpa_alloc(out, len + 1) == GPA_OK && H5Aread(a, type, *out) < 0) gpa_free(out);
+  if (type >= 0) H5Tclose(type);
+  if (a >= 0) H5Aclose(a);
+  H5Eclear2(H5E_DEFAULT);
+  gpa_error_clear(); /* a failed allocation here only means "not read" */
+  return *out != NULL;
+}
+
 /* ------------------------------------------------------------------------- files */
 
 static hid_t mpio_fapl(MPI_Comm comm) {

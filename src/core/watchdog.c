@@ -13,10 +13,11 @@ static struct {
   pthread_cond_t changed;
   int started, armed;
   MPI_Comm comm;
-  char what[160];
+  const char *file;
+  long long step;
   struct timespec since;
   double slowest; /* seconds of the slowest phase so far */
-} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, MPI_COMM_NULL, "", {0, 0}, 0};
+} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, MPI_COMM_NULL, "", -1, {0, 0}, 0};
 
 static double seconds_since(const struct timespec *t0) {
   struct timespec now;
@@ -40,9 +41,11 @@ static void *watch(void *unused) {
     if (wd.armed) {
       const double left = wait - seconds_since(&wd.since);
       if (left <= 0) {
-        fprintf(stderr, "error: %s made no progress for %.0f s (a write that failed on another "
-                        "rank?); stopped: the last checkpoint and the run file up to it are "
-                        "kept\n", wd.what, wait);
+        char what[64] = "the end";
+        if (wd.step >= 0) snprintf(what, sizeof what, "step %lld", wd.step);
+        fprintf(stderr, "error: writing %s of %s made no progress for %.0f s (a write that "
+                        "failed on another rank?); stopped: the last checkpoint and the run file "
+                        "up to it are kept\n", what, wd.file, wait);
         fflush(stderr);
         MPI_Abort(wd.comm, GPA_ERR_IO);
       }
@@ -58,7 +61,7 @@ static void *watch(void *unused) {
   return NULL;
 }
 
-void gpa_watchdog_arm(MPI_Comm comm, const char *what) {
+void gpa_watchdog_arm(MPI_Comm comm, const char *file, long long step) {
   pthread_mutex_lock(&wd.lock);
   if (!wd.started) {
     pthread_t t;
@@ -69,7 +72,8 @@ void gpa_watchdog_arm(MPI_Comm comm, const char *what) {
     pthread_attr_destroy(&attr);
   }
   wd.comm = comm;
-  snprintf(wd.what, sizeof wd.what, "%s", what);
+  wd.file = file;
+  wd.step = step;
   clock_gettime(CLOCK_MONOTONIC, &wd.since);
   wd.armed = 1;
   pthread_mutex_unlock(&wd.lock);

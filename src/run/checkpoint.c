@@ -99,11 +99,7 @@ static int verify_dataset(const char *path, hid_t file, const char *name, int64_
     rc = GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s has %d dimensions", path, name, nd);
   if (rc == GPA_OK) H5Sget_simple_extent_dims(space, dims, NULL);
   int64_t stored = -1;
-  if (rc == GPA_OK && H5Aexists(d, "crc32") > 0) {
-    hid_t a = H5Aopen(d, "crc32", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &stored) < 0) stored = -1;
-    if (a >= 0) H5Aclose(a);
-  }
+  if (rc == GPA_OK && !gpa_h5_peek_i64(file, name, "crc32", &stored)) stored = -1;
   if (rc == GPA_OK && stored < 0)
     rc = GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s has no checksum", path, name);
   const int64_t rows = (int64_t)dims[0], cols = nd == 2 ? (int64_t)dims[1] : 1;
@@ -148,29 +144,16 @@ static int verify_dataset(const char *path, hid_t file, const char *name, int64_
 /* Rank 0 alone: reads the deck text attribute and checks it against deck_crc32. */
 static int verify_deck(const char *path, hid_t file) {
   int rc = GPA_OK;
-  hid_t g = H5Oopen(file, "/parameters", H5P_DEFAULT);
   int64_t stored = -1;
   char *text = NULL;
-  if (g >= 0 && H5Aexists(g, "deck") > 0 && H5Aexists(g, "deck_crc32") > 0) {
-    hid_t a = H5Aopen(g, "deck_crc32", H5P_DEFAULT);
-    if (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &stored) < 0) stored = -1;
-    if (a >= 0) H5Aclose(a);
-    a = H5Aopen(g, "deck", H5P_DEFAULT);
-    hid_t type = a >= 0 ? H5Aget_type(a) : -1;
-    size_t len = type >= 0 && H5Tget_class(type) == H5T_STRING ? H5Tget_size(type) : 0;
-    if (len > 0 && gpa_alloc(&text, len + 1) == GPA_OK && H5Aread(a, type, text) < 0)
-      gpa_free(&text);
-    if (type >= 0) H5Tclose(type);
-    if (a >= 0) H5Aclose(a);
-  }
+  if (!gpa_h5_peek_i64(file, "/parameters", "deck_crc32", &stored)) stored = -1;
+  gpa_h5_peek_text(file, "/parameters", "deck", &text);
   if (!text || stored < 0 ||
       (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), (const Bytef *)text, strlen(text)) !=
           (uint32_t)stored)
     rc = GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': its deck (/parameters) is missing or does "
                    "not match its checksum (the file is damaged)", path);
   gpa_free(&text);
-  if (g >= 0) H5Oclose(g);
-  H5Eclear2(H5E_DEFAULT);
   return rc;
 }
 
@@ -186,19 +169,9 @@ static int verify(const char *path) {
                      "damaged?)", path);
   }
   int64_t version = 0, step = -1, complete = 0;
-  hid_t root = H5Oopen(file, "/", H5P_DEFAULT);
-  const char *names[3] = {"format_version", "step", "complete"};
-  int64_t *vals[3] = {&version, &step, &complete};
-  for (int i = 0; i < 3 && root >= 0; i++) {
-    if (H5Aexists(root, names[i]) <= 0) continue;
-    hid_t a = H5Aopen(root, names[i], H5P_DEFAULT);
-    if (a >= 0) {
-      H5Aread(a, H5T_NATIVE_INT64, vals[i]);
-      H5Aclose(a);
-    }
-  }
-  if (root >= 0) H5Oclose(root);
-  H5Eclear2(H5E_DEFAULT);
+  gpa_h5_peek_i64(file, "/", "format_version", &version);
+  gpa_h5_peek_i64(file, "/", "step", &step);
+  gpa_h5_peek_i64(file, "/", "complete", &complete);
   int rc = GPA_OK;
   /* Format, version and completeness get their own messages from gpa_checkpoint_open. */
   if (version == CHECKPOINT_FORMAT_VERSION && complete == 1) {

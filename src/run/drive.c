@@ -174,9 +174,8 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
         (s->step % p->output.progress_every == 0 || reason))
       gpa_monitor_progress(&s->mon, p->transport.max_steps, stdout);
     gpa_timer_start(&s->timers, GPA_T_IO);
-    char phase[GPA_PATH_MAX + 64];
-    snprintf(phase, sizeof phase, "writing step %lld of %s", (long long)s->step, p->output.file);
-    gpa_watchdog_arm(comm, phase); /* no rank waits forever inside collective HDF5 work */
+    /* No rank waits forever inside collective HDF5 work. */
+    gpa_watchdog_arm(comm, p->output.file, (long long)s->step);
     rc = gpa_comm_agree(comm, gpa_output_step(out, s));
     const int why = reason || !d->interruptible ? 0 : interruption(comm, rank, p, &w);
     const int every = (int)p->output.checkpoint_every;
@@ -204,9 +203,7 @@ int gpa_drive_run(struct gpa_solver *s, struct gpa_runfile *out, struct gpa_driv
   if (!same) return GPA_ERROR(GPA_ERR_INTERNAL, "theta differs across ranks");
 
   gpa_timer_start(&s->timers, GPA_T_IO);
-  char phase[GPA_PATH_MAX + 64];
-  snprintf(phase, sizeof phase, "writing the end of %s", p->output.file);
-  gpa_watchdog_arm(comm, phase);
+  gpa_watchdog_arm(comm, p->output.file, -1);
   rc = gpa_comm_agree(comm, gpa_output_end(out, s, d->status, !d->interrupted));
   gpa_watchdog_disarm();
   gpa_timer_stop(&s->timers, GPA_T_IO);

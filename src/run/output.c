@@ -253,17 +253,10 @@ static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t 
     return GPA_OK;
   }
   int rc = GPA_OK;
-  char format[16] = "";
-  hid_t root = H5Oopen(file, "/", H5P_DEFAULT);
-  if (root >= 0 && H5Aexists(root, "format") > 0) {
-    hid_t a = H5Aopen(root, "format", H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tget_size(t) < sizeof format)
-      H5Aread(a, t, format);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-  }
-  if (root >= 0) H5Oclose(root);
-  H5Eclear2(H5E_DEFAULT);
+  char *format = NULL;
+  gpa_h5_peek_text(file, "/", "format", &format);
+  const int is_run_file = format && strcmp(format, "gpa-run") == 0;
+  gpa_free(&format);
   int64_t shortest = INT64_MAX;
   const char *short_name = "";
   for (int i = 0; i < 5; i++) {
@@ -277,7 +270,7 @@ static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t 
   const int has_trajectory = probe_length(file, "/trajectory/step") >= 0;
   H5Fclose(file);
   H5Eclear2(H5E_DEFAULT);
-  if (strcmp(format, "gpa-run") != 0)
+  if (!is_run_file)
     snprintf(why, size, "%s is not a gpa run file", path);
   else if (shortest < step)
     snprintf(why, size, "%s: %s holds %lld steps, fewer than the checkpoint's %lld", path,
