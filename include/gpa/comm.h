@@ -61,6 +61,9 @@ int gpa_reduction_allreduce(MPI_Comm comm, struct gpa_reduction *r);
 
 /* Collective: in-place sum of a double buffer (the flat gradient). */
 int gpa_allreduce_sum(MPI_Comm comm, double *buf, int64_t n);
+/* Collective: broadcasts `bytes` bytes from `root`, in chunks of 2^30 (MPI counts are int).
+ * The one helper for collectives whose size may pass 2^31. */
+int gpa_bcast_bytes(MPI_Comm comm, void *buf, size_t bytes, int root);
 
 /* Collective: 1 on every rank when `buf` holds bitwise the same bytes on all ranks. */
 int gpa_comm_identical(MPI_Comm comm, const void *buf, size_t bytes, int *identical);

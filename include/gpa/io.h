@@ -23,6 +23,7 @@ struct gpa_h5 {
   hid_t file;
   hid_t dxpl; /* collective transfers */
   char path[GPA_PATH_MAX + 32];
+  char final[GPA_PATH_MAX + 32]; /* a staged file's destination, else empty */
 };
 
 /* Creates (truncating) `path`. */
@@ -32,6 +33,20 @@ int gpa_h5_create(struct gpa_h5 *f, MPI_Comm comm, const char *path);
 int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
                 const char *what);
 int gpa_h5_close(struct gpa_h5 *f);
+
+/* The staged write: the file is written under PATH.tmp and put in place only when complete,
+ * so that PATH is never half-written.
+ *   gpa_h5_create_staged(&f, comm, path);     creates PATH.tmp (collective)
+ *   ... writes, collecting the status in rc ...
+ *   rc = gpa_h5_commit(&f, rc);                close, agree, sync, rename, sync the directory
+ * gpa_h5_commit (collective) takes each rank's status: when all are GPA_OK, rank 0 puts the
+ * file in place (gpa_io_commit); otherwise PATH.tmp is removed.  It returns the agreed status.
+ * gpa_h5_close_staged is its first half, for writers that add to PATH.tmp from one process
+ * between the collective close and the rename: they then call gpa_io_commit(f.path, f.final)
+ * on rank 0 themselves. */
+int gpa_h5_create_staged(struct gpa_h5 *f, MPI_Comm comm, const char *path);
+int gpa_h5_close_staged(struct gpa_h5 *f, int rc);
+int gpa_h5_commit(struct gpa_h5 *f, int rc);
 /* Writes HDF5's buffers to the file (MPI_File_sync). */
 int gpa_h5_flush(struct gpa_h5 *f);
 
@@ -58,6 +73,9 @@ int gpa_h5_write_i64(struct gpa_h5 *f, const char *name, const int64_t *v, int64
                      const char *description, const char *units);
 int gpa_h5_write_i32(struct gpa_h5 *f, const char *name, const int32_t *v, int64_t n,
                      const char *description);
+/* Replicated data of shape dims[0..rank) (1 to 3 dimensions, row-major), from rank 0. */
+int gpa_h5_write_f64_nd(struct gpa_h5 *f, const char *name, const double *v, int rank,
+                        const int64_t *dims, const char *description, const char *units);
 /* n strings as fixed-length, null-padded ASCII (the width of the longest). */
 int gpa_h5_write_strings(struct gpa_h5 *f, const char *name, char *const *s, int64_t n,
                          const char *description);

@@ -6,6 +6,7 @@
 #ifndef GPA_RNG_H
 #define GPA_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum gpa_stream {
@@ -37,5 +38,8 @@ double gpa_rng_uniform(struct gpa_rng *r);
 double gpa_rng_normal(struct gpa_rng *r);
 /* Gamma(shape, 1) (Marsaglia-Tsang, with the shape < 1 boost). */
 double gpa_rng_gamma(struct gpa_rng *r, double shape);
+/* Shuffles the n elements of `size` bytes (at most 16) at v in place (Fisher-Yates from the
+ * back: for i = n-1..1, swap v[i] and v[floor(u*(i+1))]), one uniform draw per swap. */
+void gpa_rng_shuffle(struct gpa_rng *r, void *v, int64_t n, size_t size);
 
 #endif

@@ -123,16 +123,27 @@ int gpa_allreduce_sum(MPI_Comm comm, double *buf, int64_t n) {
   return GPA_OK;
 }
 
+int gpa_bcast_bytes(MPI_Comm comm, void *buf, size_t bytes, int root) {
+  unsigned char *p = buf;
+  while (bytes > 0) {
+    int chunk = bytes > (1u << 30) ? (1 << 30) : (int)bytes;
+    GPA_MPI(MPI_Bcast(p, chunk, MPI_BYTE, root, comm));
+    p += chunk;
+    bytes -= (size_t)chunk;
+  }
+  return GPA_OK;
+}
+
 int gpa_comm_identical(MPI_Comm comm, const void *buf, size_t bytes, int *identical) {
   int rank;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   unsigned char *copy;
   GPA_CHECK(gpa_alloc(&copy, bytes));
   if (rank == 0) memcpy(copy, buf, bytes);
-  int rc = MPI_Bcast(copy, (int)bytes, MPI_BYTE, 0, comm);
-  int same = rc == MPI_SUCCESS && memcmp(copy, buf, bytes) == 0, all = 0;
+  int rc = gpa_bcast_bytes(comm, copy, bytes, 0);
+  int same = rc == GPA_OK && memcmp(copy, buf, bytes) == 0, all = 0;
   gpa_free(&copy);
-  if (rc != MPI_SUCCESS) return gpa_mpi_error(rc, "MPI_Bcast");
+  GPA_CHECK(rc);
   GPA_MPI(MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_MIN, comm));
   *identical = all;
   return GPA_OK;

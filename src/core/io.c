@@ -276,6 +276,32 @@ int gpa_h5_close(struct gpa_h5 *f) {
   return rc;
 }
 
+int gpa_h5_create_staged(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
+  char tmp[sizeof f->path];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: the path is too long", path);
+  GPA_CHECK(gpa_h5_create(f, comm, tmp));
+  snprintf(f->final, sizeof f->final, "%s", path);
+  return GPA_OK;
+}
+
+int gpa_h5_close_staged(struct gpa_h5 *f, int rc) {
+  int crc = f->file >= 0 ? gpa_h5_close(f) : GPA_OK;
+  if (rc == GPA_OK) rc = crc;
+  rc = gpa_comm_agree(f->comm, rc);
+  if (rc != GPA_OK && f->rank == 0) unlink(f->path);
+  return rc;
+}
+
+int gpa_h5_commit(struct gpa_h5 *f, int rc) {
+  GPA_CHECK(gpa_h5_close_staged(f, rc));
+  if (f->rank == 0) {
+    rc = gpa_io_commit(f->path, f->final);
+    if (rc != GPA_OK) unlink(f->path);
+  }
+  return gpa_comm_agree(f->comm, rc);
+}
+
 int gpa_h5_flush(struct gpa_h5 *f) {
   H5_WTRY(f, H5Fflush(f->file, H5F_SCOPE_GLOBAL), "%s: cannot flush", f->path);
   return GPA_OK;
@@ -448,16 +474,37 @@ int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, i
   return GPA_OK;
 }
 
-static int write_replicated(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
-                            const void *v, int64_t n, const char *description,
-                            const char *units) {
-  hsize_t dims[1] = {(hsize_t)n}, mdims[1] = {(hsize_t)(n > 0 ? n : 1)};
-  hid_t fspace = H5Screate_simple(1, dims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
+/* Replicated data of shape dims[0..rank) (rank 1 to 3): rank 0 writes, the others select
+ * nothing. */
+static int write_replicated_nd(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
+                               const void *v, int rank, const int64_t *dims,
+                               const char *description, const char *units) {
+  if (rank < 1 || rank > 3)
+    return GPA_ERROR(GPA_ERR_INTERNAL, "%s: %d dimensions (1 to 3 are written)", name, rank);
+  hsize_t fdims[3], n = 1;
+  for (int i = 0; i < rank; i++) {
+    fdims[i] = (hsize_t)dims[i];
+    n *= fdims[i];
+  }
+  hsize_t mdims[1] = {n > 0 ? n : 1};
+  hid_t fspace = H5Screate_simple(rank, fdims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
   if (f->rank != 0 || n == 0) {
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
   return create_write(f, name, ftype, mtype, fspace, mspace, v, description, units);
+}
+
+static int write_replicated(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
+                            const void *v, int64_t n, const char *description,
+                            const char *units) {
+  return write_replicated_nd(f, name, ftype, mtype, v, 1, &n, description, units);
+}
+
+int gpa_h5_write_f64_nd(struct gpa_h5 *f, const char *name, const double *v, int rank,
+                        const int64_t *dims, const char *description, const char *units) {
+  return write_replicated_nd(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, rank, dims,
+                             description, units);
 }
 
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,

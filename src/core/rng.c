@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <Random123/philox.h>
+#include <string.h>
 
 void gpa_rng_init(struct gpa_rng *r, uint64_t seed, uint32_t stream, uint64_t index) {
   r->key[0] = (uint32_t)seed;
@@ -60,5 +61,16 @@ double gpa_rng_gamma(struct gpa_rng *r, double shape) {
     double u = gpa_rng_uniform(r);
     if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
     if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) return d * v;
+  }
+}
+
+void gpa_rng_shuffle(struct gpa_rng *r, void *v, int64_t n, size_t size) {
+  unsigned char *b = v, t[16];
+  for (int64_t i = n - 1; i > 0; i--) {
+    int64_t j = (int64_t)(gpa_rng_uniform(r) * (double)(i + 1));
+    if (j > i) j = i;
+    memcpy(t, b + (size_t)i * size, size);
+    memcpy(b + (size_t)i * size, b + (size_t)j * size, size);
+    memcpy(b + (size_t)j * size, t, size);
   }
 }

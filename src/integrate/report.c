@@ -155,13 +155,7 @@ static const char *tf(int b) { return b ? "true" : "false"; }
 /* perm = a uniformly random permutation of 0..n-1 (Fisher-Yates). */
 static void shuffle(struct gpa_rng *r, int64_t *perm, int64_t n) {
   for (int64_t i = 0; i < n; i++) perm[i] = i;
-  for (int64_t i = n - 1; i > 0; i--) {
-    int64_t j = (int64_t)(gpa_rng_uniform(r) * (double)(i + 1));
-    if (j > i) j = i;
-    int64_t t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
+  gpa_rng_shuffle(r, perm, n, sizeof *perm);
 }
 
 /* Leave-one-out KNN accuracy of predicting `cls` in the pool y [m][d], for the true classes
@@ -178,13 +172,7 @@ static void mixing(const double *y, int64_t m, int64_t d, const int32_t *cls, ui
     if (s >= 0) {
       struct gpa_rng r;
       gpa_rng_init(&r, seed, STREAM_METRICS + 1, (uint64_t)s);
-      for (int64_t i = m - 1; i > 0; i--) {
-        int64_t j = (int64_t)(gpa_rng_uniform(&r) * (double)(i + 1));
-        if (j > i) j = i;
-        int32_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-      }
+      gpa_rng_shuffle(&r, perm, m, sizeof *perm);
     }
     int64_t ok = 0;
     for (int64_t i = 0; i < m; i++) ok += vote(nb + i * KNN, perm) == perm[i];

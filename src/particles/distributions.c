@@ -27,13 +27,7 @@ int gpa_dist_carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t
   /* Fisher-Yates with one generator: the same order on every rank. */
   struct gpa_rng rng;
   gpa_rng_init(&rng, seed, stream + 1000u, 0);
-  for (int64_t i = filled - 1; i > 0; i--) {
-    int64_t j = (int64_t)(gpa_rng_uniform(&rng) * (double)(i + 1));
-    if (j > i) j = i;
-    int32_t t = (*cells)[i];
-    (*cells)[i] = (*cells)[j];
-    (*cells)[j] = t;
-  }
+  gpa_rng_shuffle(&rng, *cells, filled, sizeof **cells);
   *count = filled;
   return GPA_OK;
 }
@@ -233,17 +227,6 @@ static int fashion_select(const struct gpa_dist_params *q, uint64_t seed, uint32
   return GPA_OK;
 }
 
-static int bcast_bytes(MPI_Comm comm, void *buf, size_t bytes) {
-  unsigned char *p = buf;
-  while (bytes > 0) { /* MPI counts are int */
-    int chunk = bytes > (1u << 30) ? (1 << 30) : (int)bytes;
-    GPA_MPI(MPI_Bcast(p, chunk, MPI_BYTE, 0, comm));
-    p += chunk;
-    bytes -= (size_t)chunk;
-  }
-  return GPA_OK;
-}
-
 /* Collective: rank 0 reads the files and selects all part.n_global samples; every rank takes
  * its block. */
 static int fashion_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
@@ -261,8 +244,8 @@ static int fashion_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64
   if (rc == GPA_OK) rc = gpa_alloc_array(&lab, (size_t)n, sizeof(int32_t));
   if (rc == GPA_OK && rank == 0) rc = fashion_select(q, seed, stream, n, sel, lab);
   rc = gpa_comm_agree(comm, rc);
-  if (rc == GPA_OK) rc = bcast_bytes(comm, sel, (size_t)n * FASHION_PIXELS);
-  if (rc == GPA_OK) rc = bcast_bytes(comm, lab, (size_t)n * sizeof(int32_t));
+  if (rc == GPA_OK) rc = gpa_bcast_bytes(comm, sel, (size_t)n * FASHION_PIXELS, 0);
+  if (rc == GPA_OK) rc = gpa_bcast_bytes(comm, lab, (size_t)n * sizeof(int32_t), 0);
   if (rc == GPA_OK)
     for (int64_t i = 0; i < part.n_local; i++) {
       const uint8_t *img = sel + (part.offset + i) * FASHION_PIXELS;
