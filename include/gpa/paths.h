@@ -11,6 +11,7 @@
 #define GPA_PATHS_H
 
 #include <mpi.h>
+#include <stddef.h>
 
 enum { GPA_PATHS_MAX = 16 };
 
@@ -22,6 +23,10 @@ struct gpa_paths {
   const char *out_what[GPA_PATHS_MAX];
   int n_out;
 };
+
+/* out = `path` without a final ".h5", then `suffix` (".ckpt.h5", ".xmf", ".json"): the name of
+ * a file beside a run file.  Returns 0, or -1 (out empty) when it does not fit in `size`. */
+int gpa_path_beside(const char *path, const char *suffix, char *out, size_t size);
 
 /* Adds a file; empty or NULL paths are skipped. */
 void gpa_paths_input(struct gpa_paths *pp, const char *path, const char *what);

@@ -167,3 +167,15 @@ void gpa_paths_unlock(struct gpa_lock *lk) {
   close(lk->fd);
   lk->fd = -1;
 }
+
+int gpa_path_beside(const char *path, const char *suffix, char *out, size_t size) {
+  size_t len = strlen(path);
+  if (len > 3 && strcmp(path + len - 3, ".h5") == 0) len -= 3;
+  if (len + strlen(suffix) >= size) {
+    if (size > 0) out[0] = '\0';
+    return -1;
+  }
+  memcpy(out, path, len);
+  strcpy(out + len, suffix);
+  return 0;
+}
