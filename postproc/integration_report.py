@@ -10,11 +10,10 @@ picture DIR/NAME.pca.png (postproc/plot_integration.py) is linked under each dat
 """
 
 import argparse
-import json
 import os
 import sys
 
-from gparun import _value as decode
+from gpafiles import GpaFileError, IntegrateFile
 
 CHECKS = [("G_below_S", "G/D < S/D"), ("G_not_below_F", "G >= F (equal sizes)"),
           ("mixing_in_shuffled_range", "mixing in shuffled range"),
@@ -37,16 +36,8 @@ def pct(v):
 
 
 def load(path):
-    import h5py
-    with h5py.File(path, "r") as f:
-        if decode(f.attrs.get("format", "")) != "gpa-integrated":
-            raise ValueError("not a gpa integrate output (no format = gpa-integrated attribute)")
-        report = json.loads(decode(f.attrs["report"]))
-        code = {k: decode(v) for k, v in f["code"].attrs.items()}
-        par = {s: {k: decode(v) for k, v in f["parameters"][s].attrs.items()}
-               for s in f["parameters"]}
-        source = decode(f.attrs.get("source_file", ""))
-    return report, code, par, source
+    with IntegrateFile(path) as f:
+        return f.report, f.code, f.sections, f.source_file
 
 
 def section(path, figures):
@@ -137,6 +128,8 @@ def main(argv=None):
     for path in a.runs:
         try:
             sec = section(path, a.figures)
+        except GpaFileError as e:
+            sys.exit(f"integration_report.py: {path}: {e.reason}")
         except OSError as e:
             sys.exit(f"integration_report.py: {path}: cannot read it as HDF5 ({e.strerror or e})")
         except (KeyError, ValueError) as e:

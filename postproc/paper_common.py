@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Helpers for postproc/paper_figures.py: the runs of jobs/paper_suite.sh.
 
-Not a script.  `Suite(outdir)` loads OUTDIR/NAME.h5 on demand (through gparun.RunFile) into a
+Not a script.  `Suite(outdir)` loads OUTDIR/NAME.h5 on demand (through gpafiles.RunFile) into a
 `Run` that holds every array the figures need, with the run's `gpa metrics` output
 (NAME.metrics.txt), its exact command (NAME.cmd) and its wall time (timings.tsv).  The other
 functions are small numerical measures (nearest-neighbour distances, tail means, the
@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile
+from gpafiles import RunFile, read_metrics
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,21 +88,6 @@ class Suite:
 
     def metrics(self, name):
         return read_metrics(os.path.join(self.outdir, name + ".metrics.txt"))
-
-
-def read_metrics(path):
-    """`gpa metrics` output -> {"sinkhorn": x, "energy": x, "mmd": x, "w2_exact": x or None}."""
-    out = {}
-    if not os.path.isfile(path):
-        return out
-    for line in open(path):
-        m = re.match(r"(sinkhorn|energy|mmd|w2_exact)\s+(\S+)", line)
-        if m:
-            try:
-                out[m.group(1)] = float(m.group(2))
-            except ValueError:  # "-": not computed (sizes differ or too large)
-                out[m.group(1)] = None
-    return out
 
 
 def read_command(path, outdir):

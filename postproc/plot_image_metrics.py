@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile, save_figure  # noqa: E402
+from gpafiles import RunFile, save_figure  # noqa: E402
 from plot_run import plot_monitor  # noqa: E402
 
 SETS = (("particles", "tab:blue"), ("generated", "tab:orange"))

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile, save_figure  # noqa: E402
+from gpafiles import RunFile, save_figure  # noqa: E402
 
 SIDE = 28
 CLASS_NAMES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal",

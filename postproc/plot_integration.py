@@ -18,37 +18,31 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import _value as decode  # noqa: E402
+from gpafiles import IntegrateFile  # noqa: E402
 
 
 def load(path, pcs):
     """Latent coordinates (PCA units) of the before/gpa/baseline source rows
     and of the target rows, with labels and names."""
-    import h5py
-    with h5py.File(path, "r") as f:
-        if decode(f.attrs.get("format", "")) != "gpa-integrated":
-            raise ValueError(f"{path}: not a gpa integrate output "
-                             "(no format = gpa-integrated attribute)")
-        origin = f["obs/origin"][:]
-        label = f["obs/label"][:]
-        names = [decode(s) for s in f["obs/label_names"][:]]
-        after = f["latent"][:]
-        before = f["latent_before"][:]
+    with IntegrateFile(path) as f:
+        origin = f.obs("origin")
+        label = f.obs("label")
+        names = f.obs_names("label")
+        after = f.latent
+        before = f.latent_before
         k = after.shape[1]
         if max(pcs) >= k:
             raise ValueError(f"--pcs: the latent space has {k} components")
-        mean = f["pca/mean"][:]
-        g = mean.size
-        # /pca/components is stored flat, [component][gene] row-major.
-        comps = np.stack([f["pca/components"][c * g:(c + 1) * g] for c in pcs])
+        mean = f.pca_mean
+        comps = f.pca_components[list(pcs)]
         src = origin == 0
         # Baseline rows projected chunk by chunk (the gene matrix may be large).
-        xb = f["baseline/X"]
+        xb = f.baseline
         base = np.empty((xb.shape[0], 2))
         for a in range(0, xb.shape[0], 4096):
             rows = xb[a:a + 4096].astype(np.float64) - mean
             base[a:a + 4096] = rows @ comps.T
-        ratio = f["pca/explained_variance_ratio"][list(pcs)]
+        ratio = f.explained_variance_ratio[list(pcs)]
     p = list(pcs)
     return {
         "before": before[src][:, p], "gpa": after[src][:, p],

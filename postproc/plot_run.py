@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gparun import RunFile  # noqa: E402
+from gpafiles import RunFile  # noqa: E402
 
 SETS = (("target", "0.6"), ("initial", "tab:orange"), ("final", "tab:blue"))
 

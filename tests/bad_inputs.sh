@@ -95,6 +95,38 @@ check_status "source.n too large for memory" 1 "huge_n.yml:3: source.n x source.
   "$mpiexec" -q -n 2 "$gpa" run tests/bad_inputs/huge_n.yml --output "$tmp/out.h5"
 check_status "--overwrite for metrics" 2 "--overwrite is for gpa run, integrate, transport and sample" \
   "$gpa" metrics a.h5 b.h5 --overwrite
+# The command table: each command takes its own options and arguments, and says what it needs.
+check_status "an option of another command" 2 "--field is for gpa transport and sample" \
+  "$gpa" run inputs/mog2d.yml --field x.h5
+check_status "-P for transport" 2 "-P is for gpa run and integrate" \
+  "$gpa" transport --field x.h5 --input y.h5 --output "$tmp/out.h5" -P run.seed=1
+check_status "an option without its value" 2 "--output needs a file name" \
+  "$gpa" run inputs/mog2d.yml --output
+check_status "-P without its value" 2 "-P needs section.key=value" "$gpa" run inputs/mog2d.yml -P
+check_status "--option=value of a flag" 2 "unknown option '--quiet=1'" \
+  "$gpa" run inputs/mog2d.yml --quiet=1
+check_status "gpa run without a deck" 2 "gpa run needs a deck file" "$gpa" run --quiet
+check_status "two decks" 2 "unexpected argument 'b.yml'" "$gpa" run a.yml b.yml
+check_status "an argument for version" 2 "unexpected argument 'now'" "$gpa" version now
+check_status "transport without --field" 2 "gpa transport needs --field RUN.h5 and --output FILE" \
+  "$gpa" transport --input y.h5 --output "$tmp/out.h5"
+check_status "transport without --input" 2 "gpa transport needs --input FILE.h5[:/dataset]" \
+  "$gpa" transport --field x.h5 --output "$tmp/out.h5"
+check_status "sample without --n" 2 "gpa sample needs --n K" \
+  "$gpa" sample --field x.h5 --output "$tmp/out.h5"
+check_status "sample --n 0" 2 "--n: '0' is not a positive integer" \
+  "$gpa" sample --field x.h5 --n 0 --output "$tmp/out.h5"
+check_status "sample --seed=-2" 2 "--seed: '-2' is not a non-negative integer" \
+  "$gpa" sample --field x.h5 --n 3 --seed=-2 --output "$tmp/out.h5"
+check_status "metrics --scaling 1" 2 "--scaling: '1' is out of range" \
+  "$gpa" metrics a.h5 b.h5 --scaling 1
+check_status "metrics with one set" 2 "gpa metrics needs two sets" "$gpa" metrics a.h5
+check_status "metrics with three sets" 2 "unexpected argument 'c.h5'" "$gpa" metrics a.h5 b.h5 c.h5
+check_status "no command" 2 "no command given" "$gpa"
+"$gpa" help > "$tmp/usage.txt"
+for c in run integrate transport sample metrics reference version help; do
+  grep -q "^ *\(usage: \)\?gpa $c " "$tmp/usage.txt" || { echo "FAIL gpa help: no gpa $c"; fail=1; }
+done
 if ! "$gpa" run inputs/mog2d.yml --dry-run --overwrite > /dev/null 2> "$tmp/stderr"; then
   echo "FAIL --overwrite: refused for gpa run:"; cat "$tmp/stderr"; fail=1
 fi

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gpa/datafile.h"
 #include "gpa/io.h"
 #include "gpa/metrics.h"
 

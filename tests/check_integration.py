@@ -23,7 +23,9 @@ with h5py.File(out, "r") as f, h5py.File(data, "r") as d:
     k = f["/latent"].shape[1]
     assert X.dtype == np.float32 and X.shape == (120, 60), X.shape
     assert f["/baseline/X"].shape == X.shape and f["/latent_before"].shape == (120, k)
-    assert f["/pca/components"].shape == (k * 60,) and f["/pca/mean"].shape == (60,)
+    assert f["/pca/components"].shape == (k, 60) and f["/pca/mean"].shape == (60,)
+    comps = f["/pca/components"][()]
+    assert np.allclose(comps @ comps.T, np.eye(k), atol=1e-10), "components not orthonormal"
     assert list(f["/var/gene_ids"][()]) == list(d["/var/gene_ids"][()])
     assert [s for s in f["/obs/label_names"][()]] == [b"alpha", b"beta", b"gamma"]
     ev = f["/pca/explained_variance_ratio"][()]
@@ -39,6 +41,21 @@ with h5py.File(out, "r") as f, h5py.File(data, "r") as d:
         run = f"/labels/run_files"
     files = [s.decode() for s in f["/labels/run_files"][()]]
     assert len(files) == 3
+    # Each label's transport started from its rows in /runs/<label> (latent / latent_scale),
+    # and the deck its run file records reads them there.
+    scale = float(np.ravel(f["/pca"].attrs["latent_scale"])[0])
+    label, z = f["/obs/label"][()], f["/latent_before"][()]
+    for c, (name, run) in enumerate(zip(("alpha", "beta", "gamma"), files)):
+        g = f[f"/runs/{name}"]
+        assert g.attrs["label"] == name.encode() and g.attrs["run_file"] == run.encode()
+        assert np.array_equal(g["source"][()], z[(label == c) & (origin == 0)] / scale), name
+        assert np.array_equal(g["target"][()], z[(label == c) & (origin == 1)] / scale), name
+        with h5py.File(run, "r") as r:
+            for side in ("source", "target"):
+                a = r[f"/parameters/{side}"].attrs
+                assert (a["kind"], a["file"], a["dataset"]) == (
+                    b"file", out.encode(), f"/runs/{name}/{side}".encode()), (name, side)
+            assert np.array_equal(r["/particles/initial"][()], g["source"][()]), name
 r = json.load(open(report))
 for name, v in r["labels"].items():
     for space in ("latent", "gene"):

@@ -3,7 +3,9 @@
 # targets = 40 training sneakers, particles = the targets plus small noise (memorised),
 # generated = 200 other training sneakers (as good as real data), a 3-snapshot trajectory from
 # noise. image_metrics.py must pass its self-test, call the generated set real and the particles
-# copies; both plots must give PNGs; bad inputs get one-line refusals.
+# copies; both plots must give PNGs; bad inputs get one-line refusals. The Sinkhorn divergence
+# comes from `gpa metrics`: the binary is the second argument, else ./gpa (meson runs the tests
+# in the build folder).
 # Skipped (77) without Debian's Fashion-MNIST files or Python packages.
 set -u
 src=$1
@@ -13,6 +15,8 @@ python3=/usr/bin/python3
   { echo "skip: no Fashion-MNIST IDX files in $idx"; exit 77; }
 $python3 -c "import numpy, h5py, matplotlib" 2> /dev/null ||
   { echo "skip: $python3 lacks numpy, h5py or matplotlib"; exit 77; }
+gpa=$(realpath "${2:-gpa}" 2> /dev/null)
+[ -x "$gpa" ] || { echo "FAIL: no gpa binary (${2:-./gpa}): pass its path as the second argument"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -20,7 +24,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 post=$src/postproc
 png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; }
 
-$python3 "$post/image_metrics.py" --self-test > selftest.txt 2>&1 || { cat selftest.txt; fail "self-test"; }
+$python3 "$post/image_metrics.py" --self-test --gpa "$gpa" > selftest.txt 2>&1 || { cat selftest.txt; fail "self-test"; }
 cat selftest.txt
 
 IDX=$idx $python3 - << 'PY' || fail "making the synthetic run file"
@@ -66,7 +70,7 @@ with h5py.File("flat.h5", "w") as f:
     f["particles/initial"] = f["particles/final"] = np.zeros((5, 2))
 PY
 
-$python3 "$post/image_metrics.py" run.h5 --per-step --json m.json > metrics.txt 2>&1 ||
+$python3 "$post/image_metrics.py" run.h5 --per-step --json m.json --gpa "$gpa" > metrics.txt 2>&1 ||
   { cat metrics.txt; fail "image_metrics.py"; }
 cat metrics.txt
 $python3 - << 'PY' || fail "metric values"
@@ -105,6 +109,44 @@ $python3 "$post/plot_image_metrics.py" m.json -o curves.png > plot.txt 2>&1 ||
 png curves.png || fail "plot_image_metrics: not a PNG"
 echo "ok: three PNGs"
 
+# The reader, postproc/gpafiles.py: monitor columns from /monitor's columns attribute (in its
+# order) or, without it, from the datasets; /pca/components 2-D from either layout; the format
+# of each file recognised, and foreign files refused.
+POST=$post $python3 - << 'PY' || fail "gpafiles.py"
+import os, shutil, sys
+import h5py
+import numpy as np
+sys.path.insert(0, os.environ["POST"])
+import gpafiles
+shutil.copy("run.h5", "cols.h5")
+with h5py.File("cols.h5", "a") as f:
+    f["monitor"].attrs["columns"] = np.bytes_("step,kinetic_energy,divergence")
+with gpafiles.RunFile("run.h5") as r, gpafiles.RunFile("cols.h5") as c:
+    assert sorted(r.monitor_columns) == ["divergence", "kinetic_energy", "step"], r.monitor_columns
+    assert c.monitor_columns == ["step", "kinetic_energy", "divergence"], c.monitor_columns
+    assert list(c.monitor) == c.monitor_columns
+    assert all(np.array_equal(r.monitor[k], c.monitor[k]) for k in r.monitor)
+comps = np.arange(12.0).reshape(3, 4)
+for name, flat in (("flat.int.h5", True), ("2d.int.h5", False)):
+    with h5py.File(name, "w") as f:
+        f.attrs["format"] = np.bytes_("gpa-integrated")
+        f["pca/mean"] = np.zeros(4)
+        f["pca/components"] = comps.ravel() if flat else comps
+        if flat:
+            f["pca/components"].attrs["shape"] = np.array([3, 4], np.int64)
+    with gpafiles.open_file(name) as f:
+        assert isinstance(f, gpafiles.IntegrateFile)
+        assert np.array_equal(f.pca_components, comps), (name, f.pca_components)
+for name, cls in (("run.h5", gpafiles.RunFile), ("flat.int.h5", gpafiles.IntegrateFile)):
+    other = gpafiles.IntegrateFile if cls is gpafiles.RunFile else gpafiles.RunFile
+    try:
+        other(name)
+        raise SystemExit(f"{other.__name__} accepted {name}")
+    except gpafiles.GpaFileError as e:
+        assert e.path == name and e.reason.startswith("not a gpa"), e
+print("ok: gpafiles.py reads monitor columns and PCA components in both layouts")
+PY
+
 refuse() { # expected message, then the command
   local expect=$1
   shift
@@ -114,16 +156,18 @@ refuse() { # expected message, then the command
 }
 mkdir empty bad
 printf 'not an idx file' | gzip > bad/train-images-idx3-ubyte.gz
-refuse "image metrics need 784" $python3 "$post/image_metrics.py" flat.h5 --json x.json
+metrics() { $python3 "$post/image_metrics.py" --gpa "$gpa" "$@"; }
+refuse "image metrics need 784" metrics flat.h5 --json x.json
 refuse "train-images-idx3-ubyte.gz: no such file" \
-  $python3 "$post/image_metrics.py" run.h5 --idx-dir empty --json x.json
-refuse "not an IDX file" $python3 "$post/image_metrics.py" run.h5 --idx-dir bad --json x.json
+  metrics run.h5 --idx-dir empty --json x.json
+refuse "not an IDX file" metrics run.h5 --idx-dir bad --json x.json
 refuse "--classes 12: need classes 0-9" \
-  $python3 "$post/image_metrics.py" run.h5 --classes 12 --json x.json
-refuse "not an HDF5 file" $python3 "$post/image_metrics.py" m.json
+  metrics run.h5 --classes 12 --json x.json
+refuse "not an HDF5 file" metrics m.json
+refuse "nothing: no gpa binary there" $python3 "$post/image_metrics.py" --self-test --gpa nothing
 refuse "not 28 x 28 pixels" $python3 "$post/plot_images.py" flat.h5 -o x.png
 refuse "not JSON" $python3 "$post/plot_image_metrics.py" selftest.txt -o x.png
-$python3 "$post/image_metrics.py" run.h5 --json final.json > metrics.txt 2>&1 ||
+metrics run.h5 --json final.json > metrics.txt 2>&1 ||
   { cat metrics.txt; fail "image_metrics.py without --per-step"; }
 refuse "no per-step curves" $python3 "$post/plot_image_metrics.py" final.json -o x.png
 [ ! -e x.png ] && [ ! -e x.json ] || fail "output left behind"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # gpa integrate end to end on small data with a known batch effect (tests/make_integration_data
-# .py): layout-v1 input on 1 and 2 ranks (the same result), AnnData input (CSR and dense, genes
-# matched by id across two files), and every kind of bad data refused with one line, a non-zero
-# exit and no output.
+# .py): layout-v1 input on 1 and 2 ranks (the same result), a label's recorded deck rerun by
+# `gpa run` (the same particles), AnnData input (CSR and dense, genes matched by id across two
+# files), and every kind of bad data refused with one line, a non-zero exit and no output.
 set -u
 gpa=$(realpath "$1") mpiexec=$2 compare=$(realpath "$3") src=$4
 tmp=$(mktemp -d)
@@ -23,6 +23,41 @@ done
   fail "1 and 2 ranks differ"
 grep -q "checks:" log2.txt || fail "no report printed"
 echo "ok: 1 and 2 ranks agree"
+
+# Each label's run file records a deck that reproduces the run: its source and target are the
+# label's rows in the output (/runs/LABEL, latent coordinates / latent_scale).  One label's
+# recorded deck, run by `gpa run` on 1 rank as integrate ran it, moves the same particles
+# bitwise (a latent scale other than 1 so that the scaling is part of what is checked).
+run -n 1 "$gpa" integrate "$deck" -P integrate.latent_scale=2.5 --output scaled.h5 \
+  --report scaled.json > logs.txt 2>&1 || { cat logs.txt; fail "integrate, latent_scale 2.5"; }
+$python3 - scaled.h5 scaled.beta.h5 beta.yml << 'PY' || fail "the recorded deck"
+import sys
+import h5py
+import numpy as np
+out, run, deck = sys.argv[1:]
+with h5py.File(run, "r") as r, h5py.File(out, "r") as f:
+    text = r["/parameters"].attrs["deck"]
+    open(deck, "w").write(text if isinstance(text, str) else text.decode())
+    scale = float(np.ravel(f["/pca"].attrs["latent_scale"])[0])
+    assert scale == 2.5, scale
+    beta = [s.decode() for s in f["/obs/label_names"][()]].index("beta")
+    rows = (f["/obs/label"][()] == beta) & (f["/obs/origin"][()] == 0)
+    # The moved points of the output are the run's final particles, scaled back.
+    assert np.array_equal(f["/latent"][()][rows], r["/particles/final"][()] * scale)
+PY
+grep -q "dataset: \"/runs/beta/source\"" beta.yml && grep -q "file: \"scaled.h5\"" beta.yml ||
+  { cat beta.yml; fail "the recorded deck does not name /runs/beta"; }
+run -n 1 "$gpa" run beta.yml --output rerun.h5 > logr.txt 2>&1 ||
+  { cat logr.txt; fail "gpa run of a recorded deck"; }
+$python3 - scaled.beta.h5 rerun.h5 << 'PY' || fail "the recorded deck does not reproduce the run"
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    for name in ("/particles/initial", "/target", "/particles/final", "/monitor/divergence"):
+        assert np.array_equal(a[name][()], b[name][()]), name
+print("ok: the recorded deck of label beta reproduces its particles bitwise with gpa run")
+PY
 
 # The Markdown report: the numbers of the stored report, one row per label; anything else refused.
 $python3 "$src/postproc/integration_report.py" out2.h5 -o report.md > md.txt 2>&1 ||

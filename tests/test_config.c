@@ -35,7 +35,7 @@ static void expect_error(const char *text, const char *message) {
 static void test_defaults(void **state) {
   (void)state;
   struct gpa_params p;
-  gpa_params_default(&p);
+  TEST_OK(gpa_params_default(&p));
   assert_int_equal(p.transport.max_steps, 500);
   ASSERT_CLOSE(p.transport.dt, 0.5, 0, 0);
   assert_int_equal(p.transport.integrator, GPA_INT_EULER);
@@ -346,12 +346,125 @@ static void test_round_trips(void **state) {
   struct gpa_params def;
   gpa_params_default(&def);
   f = open_memstream(&text, &len);
-  gpa_params_reference(f);
+  TEST_OK(gpa_params_reference(f));
   fclose(f);
   gpa_deck_init(&e);
   TEST_OK(gpa_deck_parse(&e, "reference.yml", text, len));
   assert_memory_equal(&def, &e.p, sizeof def);
   free(text);
+}
+
+/* The enum names: one static string per value, "?" out of range, and each name of each choice
+ * key reads back as its value. */
+static void test_choice_names(void **state) {
+  (void)state;
+  const char *heun = gpa_choice_name(GPA_CHOICE_INT, GPA_INT_HEUN);
+  assert_string_equal(heun, "heun");
+  for (int k = 0; k < 20; k++) gpa_choice_name(GPA_CHOICE_DIST, k % 9);
+  assert_string_equal(heun, "heun"); /* not a slot of a buffer that later calls reuse */
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_DIST, GPA_DIST_FASHION_MNIST), "fashion_mnist");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_DIV, GPA_DIV_KL_LT), "kl-lt");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_LAST_ACT, GPA_ACT_SAME), "same");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_ACT, GPA_ACT_SAME), "?");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_INT, -1), "?");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_INT, GPA_INT_RK4 + 1), "?");
+  assert_string_equal(gpa_choice_name(GPA_CHOICE_COUNT, 0), "?");
+  int enums = 0;
+  for (int i = 0; i < gpa_params_count(); i++) {
+    if (gpa_params_type(i) != GPA_PT_ENUM) continue;
+    enums++;
+    int v = 0;
+    for (; strcmp(gpa_params_enum_name(i, v), "?") != 0; v++) {
+      struct gpa_deck d;
+      TEST_OK(gpa_deck_init(&d));
+      char assign[128];
+      snprintf(assign, sizeof assign, "%s.%s=%s", gpa_params_section(i), gpa_params_key(i),
+               gpa_params_enum_name(i, v));
+      TEST_OK(gpa_deck_override(&d, assign));
+      assert_int_equal(*(const int *)gpa_params_value(&d.p, i), v);
+    }
+    assert_true(v >= 2);
+  }
+  assert_int_equal(enums, 14);
+  assert_string_equal(gpa_params_enum_name(0, 0), "?"); /* run.seed is not an enum */
+}
+
+/* gpa_deck_is_set: set by the deck or -P, not left at the default (even when equal to it). */
+static void test_deck_is_set(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "integrate:\n  components: 50\n"));
+  assert_true(gpa_deck_is_set(&d, "integrate.components"));
+  assert_false(gpa_deck_is_set(&d, "integrate.pca"));
+  assert_false(gpa_deck_is_set(&d, "transport.dt"));
+  TEST_OK(gpa_deck_override(&d, "transport.dt=0.5"));
+  assert_true(gpa_deck_is_set(&d, "transport.dt"));
+  assert_false(gpa_deck_is_set(&d, "integrate.nope"));
+  assert_false(gpa_deck_is_set(&d, "components"));
+  assert_false(gpa_deck_is_set(&d, ".components"));
+  assert_false(gpa_deck_is_set(&d, "integrate."));
+  TEST_OK(gpa_deck_init(&d));
+  assert_false(gpa_deck_is_set(&d, "integrate.components"));
+}
+
+/* String keys hold what their char arrays hold, each its own size. */
+static void test_string_sizes(void **state) {
+  (void)state;
+  struct {
+    const char *key;
+    size_t size;
+  } keys[] = {{"source.dataset", sizeof(((struct gpa_params *)0)->source.dataset)},
+              {"target.dataset", sizeof(((struct gpa_params *)0)->target.dataset)},
+              {"integrate.batch_key", sizeof(((struct gpa_params *)0)->integrate.batch_key)},
+              {"integrate.label_key", sizeof(((struct gpa_params *)0)->integrate.label_key)},
+              {"output.file", GPA_PATH_MAX},
+              {"source.labels_file", GPA_PATH_MAX}};
+  char value[GPA_PATH_MAX + 2], assign[GPA_PATH_MAX + 64], expect[128];
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    struct gpa_deck d;
+    TEST_OK(gpa_deck_init(&d));
+    memset(value, 'x', keys[k].size - 1);
+    value[keys[k].size - 1] = '\0';
+    snprintf(assign, sizeof assign, "%s=%s", keys[k].key, value);
+    TEST_OK(gpa_deck_override(&d, assign)); /* the longest that fits */
+    value[keys[k].size - 1] = 'x';
+    value[keys[k].size] = '\0';
+    snprintf(assign, sizeof assign, "%s=%s", keys[k].key, value);
+    gpa_error_clear();
+    assert_int_equal(gpa_deck_override(&d, assign), GPA_ERR_INPUT);
+    snprintf(expect, sizeof expect, "-P %s: longer than %zu characters", keys[k].key,
+             keys[k].size - 1);
+    assert_string_equal(gpa_error_message(), expect);
+  }
+}
+
+/* Integer lists read the same from a YAML list, a flow scalar and -P, with the same errors. */
+static void test_int_lists(void **state) {
+  (void)state;
+  struct gpa_deck d;
+  TEST_OK(parse(&d, "network:\n  widths: [1, 2, 3]\n"));
+  assert_int_equal(d.p.network.widths.n, 3);
+  TEST_OK(parse(&d, "network:\n  widths: \"4, 5\"\n"));
+  assert_int_equal(d.p.network.widths.n, 2);
+  assert_int_equal(d.p.network.widths.v[1], 5);
+  TEST_OK(parse(&d, "network:\n  widths:\n    - 6\n    - 7e1\n"));
+  assert_int_equal(d.p.network.widths.v[1], 70);
+  expect_error("network:\n  widths: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]\n",
+               "deck.yml:2: network.widths: at most 16 entries");
+  expect_error("network:\n  widths: \"1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\"\n",
+               "deck.yml:2: network.widths: at most 16 entries");
+  expect_error("network:\n  widths: \"[1, 2\"\n",
+               "deck.yml:2: network.widths: expected a list of integers, got '[1, 2'");
+  expect_error("network:\n  widths: [4, {a: 1}]\n",
+               "deck.yml:2: network.widths[1]: expected an integer, got a mapping");
+  expect_error("network:\n  widths: \"4, 2.5\"\n",
+               "deck.yml:2: network.widths[1]: expected an integer, got '2.5'");
+  TEST_OK(parse(&d, "{}\n"));
+  gpa_error_clear();
+  assert_int_equal(gpa_deck_override(&d, "network.widths=[8, 0]"), GPA_ERR_INPUT);
+  assert_string_equal(gpa_error_message(), "-P network.widths[1]: must be >= 1 (got 0)");
+  TEST_OK(gpa_deck_override(&d, "network.widths=[]"));
+  assert_int_equal(d.p.network.widths.n, 0);
 }
 
 int main(int argc, char **argv);
@@ -366,5 +479,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_memory_bound),
     cmocka_unit_test(test_unused_keys_warn),
     cmocka_unit_test(test_round_trips),
+    cmocka_unit_test(test_choice_names),
+    cmocka_unit_test(test_deck_is_set),
+    cmocka_unit_test(test_string_sizes),
+    cmocka_unit_test(test_int_lists),
 };
 GPA_TEST_MAIN(tests)

@@ -104,8 +104,9 @@ static void check_param_gradient(const struct conv_case *c, int single) {
   fill_normal(x, m * d, 0.4, 1.2, 2);
   int32_t *ly = labels_for(n, c->conditional, 0), *lx = labels_for(m, c->conditional, 1);
   struct gpa_disc dc;
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
-  gpa_disc_set_rows(&dc, 0, 0, c->conditional ? ly : NULL, c->conditional ? lx : NULL, NULL);
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                          gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
+  gpa_disc_set_labels(&dc, c->conditional ? ly : NULL, c->conditional ? lx : NULL, NULL);
   double J;
   TEST_OK(gpa_disc_train(&dc, y, &J));
   if (dc.net.nu_off >= 0) {
@@ -162,8 +163,9 @@ static void check_single_against_double(void) {
     struct gpa_params p;
     set_params(&p, &c);
     p.network.precision = s ? GPA_PREC_SINGLE : GPA_PREC_DOUBLE;
-    TEST_OK(gpa_disc_create(&dc[s], MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
-    gpa_disc_set_rows(&dc[s], 0, 0, ly, lx, NULL);
+    TEST_OK(gpa_disc_create(&dc[s], MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                            gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
+    gpa_disc_set_labels(&dc[s], ly, lx, NULL);
     if (s) {
       memcpy(dc[1].theta, dc[0].theta, sizeof(double) * (size_t)dc[0].net.n_params);
       gpa_disc_theta_changed(&dc[1]);
@@ -335,8 +337,9 @@ static void check_class_normalization(int how) {
   fill_normal(x, m * d, 0.8, 0.7, 8);
   int32_t *ly = labels_for(n, 1, 0), *lx = labels_for(m, 1, 1);
   struct gpa_disc dc;
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
-  gpa_disc_set_rows(&dc, 0, 0, ly, lx, NULL);
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                          gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
+  gpa_disc_set_labels(&dc, ly, lx, NULL);
   double J;
   TEST_OK(gpa_disc_train(&dc, y, &J));
   const int last = dc.lip.n_layers - 1;
@@ -385,7 +388,8 @@ static void test_lipschitz(void **state) {
   fill_normal(y, n * d, 0.0, 1.0, 5);
   fill_normal(x, m * d, 0.8, 0.7, 6);
   struct gpa_disc dc;
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                          gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
   double J;
   TEST_OK(gpa_disc_train(&dc, y, &J));
   const double c = dc.lip.c;

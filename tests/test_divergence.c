@@ -53,7 +53,8 @@ static double estimate(int kind, double L, int updates, double lr) {
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.target, 3, GPA_STREAM_TARGET, all, x, NULL));
   sample_w1 = w1_sorted(y, x, N);
   struct gpa_disc dc;
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, 1, N, N, N, N, 0, x));
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, 1, gpa_partition(N, 0, 1),
+                          gpa_partition(N, 0, 1), gpa_partition(0, 0, 1), x));
   double J;
   TEST_OK(gpa_disc_train(&dc, y, &J));
   gpa_disc_destroy(&dc);

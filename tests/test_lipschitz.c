@@ -46,7 +46,8 @@ static void trained(struct gpa_disc *dc, struct gpa_params *p, int normalization
   struct gpa_part all_y = {N, N, 0}, all_x = {M, M, 0};
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->source, 1, GPA_STREAM_SOURCE, all_y, y, NULL));
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->target, 1, GPA_STREAM_TARGET, all_x, x, NULL));
-  TEST_OK(gpa_disc_create(dc, MPI_COMM_WORLD, p, 2, N, M, N, M, 0, x));
+  TEST_OK(gpa_disc_create(dc, MPI_COMM_WORLD, p, 2, gpa_partition(N, 0, 1),
+                          gpa_partition(M, 0, 1), gpa_partition(0, 0, 1), x));
   double J;
   TEST_OK(gpa_disc_train(dc, y, &J));
   assert_true(J > 0.1); /* it learned something: the sets differ a lot */
@@ -157,7 +158,8 @@ static void test_unconstrained(void **state) {
   gpa_params_default(&p);
   p.divergence.L = INFINITY;
   double x[4] = {0, 0, 1, 1};
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, 2, 2, 2, 2, 2, 0, x));
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, 2, gpa_partition(2, 0, 1),
+                          gpa_partition(2, 0, 1), gpa_partition(0, 0, 1), x));
   double *copy = malloc(sizeof(double) * (size_t)dc.net.n_params);
   memcpy(copy, dc.theta, sizeof(double) * (size_t)dc.net.n_params);
   gpa_lipschitz_project(&dc.lip, dc.theta);

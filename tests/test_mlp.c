@@ -40,7 +40,8 @@ static void check_param_gradient(const struct case_def *c) {
   fill_normal(y, n * d, 0.0, 1.0, 1);
   fill_normal(x, m * d, 0.7, 1.3, 2);
   struct gpa_disc dc;
-  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
+  TEST_OK(gpa_disc_create(&dc, MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                          gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
   double J;
   TEST_OK(gpa_disc_train(&dc, y, &J)); /* nu and biases away from their zero start */
   if (dc.net.nu_off >= 0) {
@@ -110,7 +111,8 @@ static void test_single_precision(void **state) {
       p.network.activation = acts[c];
       p.divergence.kind = divs[c];
       p.network.precision = prec ? GPA_PREC_SINGLE : GPA_PREC_DOUBLE;
-      TEST_OK(gpa_disc_create(&dc[prec], MPI_COMM_WORLD, &p, d, n, m, n, m, 0, x));
+      TEST_OK(gpa_disc_create(&dc[prec], MPI_COMM_WORLD, &p, d, gpa_partition(n, 0, 1),
+                              gpa_partition(m, 0, 1), gpa_partition(0, 0, 1), x));
       gpa_disc_load(&dc[prec], y);
     }
     double J64, J32;

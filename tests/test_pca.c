@@ -377,6 +377,23 @@ static void test_randomized(void **state) {
 }
 
 /* decode(encode(x)) is x for x in the subspace and the projection of x otherwise. */
+/* Encode and decode in latent units of `scale` PCA units, as gpa integrate scales them: the
+ * scale applied to the PCA-unit coordinates by hand. */
+static void encode_scaled(const struct gpa_pca *pca, const float *x, int64_t rows, double scale,
+                          double *z) {
+  gpa_pca_encode(pca, x, rows, z);
+  for (int64_t i = 0; i < rows * pca->k; i++) z[i] /= scale;
+}
+
+static void decode_scaled(const struct gpa_pca *pca, const double *z, int64_t rows, double scale,
+                          float *x) {
+  double *zs = malloc(sizeof(double) * (size_t)(rows * pca->k));
+  assert_true(zs);
+  for (int64_t i = 0; i < rows * pca->k; i++) zs[i] = scale * z[i];
+  gpa_pca_decode(pca, zs, rows, x);
+  free(zs);
+}
+
 static void test_encode_decode(void **state) {
   (void)state;
   struct problem p;
@@ -402,9 +419,9 @@ static void test_encode_decode(void **state) {
     x[j] = (float)v;
     xmax = fmax(xmax, fabs(v));
   }
-  gpa_pca_encode(&pca, x, 1, scale, z);
+  encode_scaled(&pca, x, 1, scale, z);
   for (int c = 0; c < k; c++) ASSERT_CLOSE(z[c] * scale, z0[c], 0.0, 1e-6 * xmax);
-  gpa_pca_decode(&pca, z, 1, scale, back);
+  decode_scaled(&pca, z, 1, scale, back);
   double err = 0.0;
   for (int64_t j = 0; j < g; j++) err = fmax(err, fabs((double)back[j] - x[j]));
   if (world_rank() == 0)
@@ -417,8 +434,8 @@ static void test_encode_decode(void **state) {
   double *zz = malloc(sizeof(double) * (size_t)(n * k));
   float *xr = malloc(sizeof(float) * (size_t)(n * g));
   assert_true(zz && xr);
-  gpa_pca_encode(&pca, p.full, n, scale, zz);
-  gpa_pca_decode(&pca, zz, n, scale, xr);
+  encode_scaled(&pca, p.full, n, scale, zz);
+  decode_scaled(&pca, zz, n, scale, xr);
   double zerr = 0.0, perr = 0.0, resid = 0.0;
   for (int64_t i = 0; i < n; i++) {
     double zi[10];
@@ -473,8 +490,8 @@ static void test_encode_decode_tiles(void **state) {
     for (int64_t j = 0; j < k * g; j++) pca.components[j] = gpa_rng_normal(&r) / sqrt((double)g);
     for (int64_t j = 0; j < rows * g; j++) x[j] = (float)gpa_rng_normal(&r);
     const double scale = 0.5;
-    gpa_pca_encode(&pca, x, rows, scale, z);
-    gpa_pca_decode(&pca, z, rows, scale, xr);
+    encode_scaled(&pca, x, rows, scale, z);
+    decode_scaled(&pca, z, rows, scale, xr);
     for (int64_t i = 0; i < rows; i++) {
       for (int c = 0; c < k; c++) {
         double s = 0.0, sa = 0.0;

@@ -20,8 +20,7 @@
 void gpa_checkpoint_prev_path(const char *path, char *out, size_t size);
 
 /* Writes the solver's state to `path`; *bytes and *seconds describe the write. */
-int gpa_checkpoint_write(struct gpa_solver *s, const char *path, double *bytes,
-                         double *seconds);
+int gpa_checkpoint_write(struct gpa_solver *s, const char *path, double *bytes, double *seconds);
 
 struct gpa_checkpoint {
   struct gpa_h5 h5;
@@ -34,9 +33,10 @@ struct gpa_checkpoint {
 int gpa_checkpoint_open(struct gpa_checkpoint *ck, MPI_Comm comm, const char *path);
 /* Collective: checks that the restarting solver (set up from the new deck) solves the same
  * problem, with the same targets, and lists the settings that changed (see
- * gpa_params_restart_check).  Writes nothing: a restart it refuses leaves every file as it
- * was. */
-int gpa_checkpoint_check(struct gpa_checkpoint *ck, const struct gpa_solver *s, char *changes,
+ * gpa_params_restart_check).  A deck that leaves output.store_field to gpa (auto) keeps the
+ * checkpoint's choice (gpa_solver_keep_field_choice).  Writes nothing: a restart it refuses
+ * leaves every file as it was. */
+int gpa_checkpoint_check(struct gpa_checkpoint *ck, struct gpa_solver *s, char *changes,
                          size_t size);
 /* Collective: loads the state into the solver (after gpa_checkpoint_check). */
 int gpa_checkpoint_load(struct gpa_checkpoint *ck, struct gpa_solver *s);

@@ -45,6 +45,16 @@ int gpa_comm_agree(MPI_Comm comm, int status);
  * summed, `max` is maximised, and (lse_max, lse_sum) combine log-sum-exp partials, so that
  * after the reduction  log(sum_j exp(v_j)) = lse_max + log(lse_sum). */
 enum { GPA_RED_NSUM = 8, GPA_RED_NMAX = 4 };
+/* The named slots of sum[] and max[], by the record that uses them. */
+enum gpa_red_slot {
+  /* the objective (divergence.c): particles Y, targets X */
+  GPA_RED_SUM_PHI_Y = 0,   /* sum_i phi(Y_i) */
+  GPA_RED_SUM_FSTAR_X = 1, /* sum_j f*(phi(X_j) - nu), the Legendre forms */
+  /* a particle step (solver.c) */
+  GPA_RED_SUM_SPEED2 = 0,    /* sum_i |v_i|^2 */
+  GPA_RED_SUM_NONFINITE = 1, /* coordinates that are NaN or Inf */
+  GPA_RED_MAX_SPEED2 = 0,    /* max_i |v_i|^2 */
+};
 struct gpa_reduction {
   double sum[GPA_RED_NSUM];
   double max[GPA_RED_NMAX];

@@ -22,7 +22,11 @@ enum {
   GPA_DECK_MAX_DEPTH = 8,       /* nested mappings and lists, the deck's own mapping included */
 };
 
-/* Built-in source/target distributions (names in GPA_DIST_NAMES, same order). */
+/* Keys a deck records an origin and a line for (the key table in config.c is checked to fit). */
+enum { GPA_DECK_MAX_KEYS = 192 };
+
+/* Built-in source/target distributions.  Each user-choice enum below has its deck names, in
+ * the same order, in config.c (gpa_choice_name). */
 enum gpa_dist_kind {
   GPA_DIST_GAUSSIAN,
   GPA_DIST_MIXTURE,
@@ -34,39 +38,51 @@ enum gpa_dist_kind {
   GPA_DIST_LOGISTIC,
   GPA_DIST_FASHION_MNIST,
 };
-#define GPA_DIST_NAMES \
-  "gaussian|mixture|student_t|gen_gaussian|swiss_roll|sierpinski|file|logistic|fashion_mnist"
+
+/* Fashion-MNIST (kind fashion_mnist): 28 x 28 images of 10 classes, labels 0-9. */
+enum {
+  GPA_FASHION_SIDE = 28,
+  GPA_FASHION_PIXELS = GPA_FASHION_SIDE * GPA_FASHION_SIDE,
+  GPA_FASHION_CLASSES = 10,
+};
 
 enum gpa_activation { GPA_ACT_RELU, GPA_ACT_LEAKY_RELU, GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME };
-#define GPA_ACT_NAMES "relu|leaky_relu|smooth_relu"
-#define GPA_LAST_ACT_NAMES "relu|leaky_relu|smooth_relu|same"
 
 enum gpa_precision { GPA_PREC_DOUBLE, GPA_PREC_SINGLE };
-#define GPA_PREC_NAMES "double|single"
 
 enum gpa_normalization { GPA_NORM_SPECTRAL, GPA_NORM_FROBENIUS };
-#define GPA_NORM_NAMES "spectral|frobenius"
 enum gpa_class_normalization { GPA_CLASSNORM_PER_CLASS, GPA_CLASSNORM_JOINT };
-#define GPA_CLASSNORM_NAMES "per_class|joint"
 
 enum gpa_divergence_kind { GPA_DIV_KL, GPA_DIV_KL_LT, GPA_DIV_ALPHA };
-#define GPA_DIV_NAMES "kl|kl-lt|alpha"
 
 enum gpa_optimizer_kind { GPA_OPT_ADAM, GPA_OPT_SGD };
-#define GPA_OPT_NAMES "adam|sgd"
 
 enum gpa_integrator_kind { GPA_INT_EULER, GPA_INT_HEUN, GPA_INT_RK4 };
-#define GPA_INT_NAMES "euler|heun|rk4"
 
 /* gpa integrate's PCA: ScaLAPACK's dense SVD, the randomized SVD, or chosen by size. */
 enum gpa_pca_method { GPA_PCA_AUTO, GPA_PCA_DENSE, GPA_PCA_RANDOMIZED };
-#define GPA_PCA_NAMES "auto|dense|randomized"
 
 enum gpa_stage_mode { GPA_STAGES_RETRAIN, GPA_STAGES_FROZEN };
-#define GPA_STAGE_NAMES "retrain|frozen"
 
 enum gpa_field_storage { GPA_FIELD_AUTO, GPA_FIELD_ON, GPA_FIELD_OFF };
-#define GPA_FIELD_NAMES "auto|on|off"
+
+/* The user-choice enums, for gpa_choice_name.  GPA_CHOICE_ACT names the activations of the
+ * hidden layers (without GPA_ACT_SAME), GPA_CHOICE_LAST_ACT those of the last one. */
+enum gpa_choice {
+  GPA_CHOICE_DIST,      /* enum gpa_dist_kind */
+  GPA_CHOICE_ACT,       /* enum gpa_activation */
+  GPA_CHOICE_LAST_ACT,  /* enum gpa_activation */
+  GPA_CHOICE_PREC,      /* enum gpa_precision */
+  GPA_CHOICE_NORM,      /* enum gpa_normalization */
+  GPA_CHOICE_CLASSNORM, /* enum gpa_class_normalization */
+  GPA_CHOICE_DIV,       /* enum gpa_divergence_kind */
+  GPA_CHOICE_OPT,       /* enum gpa_optimizer_kind */
+  GPA_CHOICE_INT,       /* enum gpa_integrator_kind */
+  GPA_CHOICE_PCA,       /* enum gpa_pca_method */
+  GPA_CHOICE_STAGE,     /* enum gpa_stage_mode */
+  GPA_CHOICE_FIELD,     /* enum gpa_field_storage */
+  GPA_CHOICE_COUNT
+};
 
 struct gpa_int_list {
   int n;
@@ -171,18 +187,18 @@ enum gpa_origin { GPA_FROM_DEFAULT = 0, GPA_FROM_DECK, GPA_FROM_OVERRIDE };
 struct gpa_deck {
   struct gpa_params p;
   char path[GPA_PATH_MAX]; /* the deck file, "" when none */
-  int n_keys;
-  int origin[192]; /* enum gpa_origin, per key of the table */
-  int line[192];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
+  int origin[GPA_DECK_MAX_KEYS]; /* enum gpa_origin, per key of the table */
+  int line[GPA_DECK_MAX_KEYS];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
   int n_warnings;  /* settings that are ignored, e.g. source.nu with a gaussian source */
   char warnings[8][GPA_PATH_MAX + 200];
 };
 
-/* Every setting at its default. */
-void gpa_params_default(struct gpa_params *p);
+/* Every setting at its default.  Fails (naming the key) only when a default of the key table
+ * does not parse, a bug of ours that test_config catches. */
+int gpa_params_default(struct gpa_params *p);
 
-/* Starts a deck at the defaults. */
-void gpa_deck_init(struct gpa_deck *deck);
+/* Starts a deck at the defaults (and clears the recorded error); fails as gpa_params_default. */
+int gpa_deck_init(struct gpa_deck *deck);
 /* Parses YAML `text` (the contents of file `path`) into the deck.  Unknown sections and keys,
  * wrong types, duplicates and out-of-range values are GPA_ERR_INPUT with the message
  * "PATH:LINE: section.key: problem".  So are a deck larger than GPA_DECK_MAX_BYTES, nested
@@ -192,6 +208,9 @@ void gpa_deck_init(struct gpa_deck *deck);
 int gpa_deck_parse(struct gpa_deck *deck, const char *path, const char *text, size_t len);
 /* Applies one "section.key=value" override. */
 int gpa_deck_override(struct gpa_deck *deck, const char *assignment);
+/* Whether key "section.key" (e.g. "integrate.components") was set by the deck or an override
+ * rather than left at its default; false for a name that is not a key. */
+bool gpa_deck_is_set(const struct gpa_deck *deck, const char *section_dot_key);
 /* Checks the relations between keys (dimensions, ...) and resolves derived defaults (the
  * output file name from the deck name).  Keys that are set but mean nothing for the chosen
  * kinds (source.nu with a gaussian source) are recorded in deck->warnings. */
@@ -209,7 +228,7 @@ int gpa_deck_check_memory(const struct gpa_deck *deck, int ranks, double node_by
 /* Writes the resolved settings as a YAML deck (itself a valid deck). */
 void gpa_params_dump(FILE *out, const struct gpa_params *p);
 /* Writes inputs/reference.yml: every key, documented, at its default. */
-void gpa_params_reference(FILE *out);
+int gpa_params_reference(FILE *out);
 
 /* Restart: compares the settings of a checkpoint with those of the restarting deck.  Keys that
  * define the problem (dimensions, counts, distributions, network, divergence, optimizer,
@@ -218,8 +237,6 @@ void gpa_params_reference(FILE *out);
  * listed in `changes` ("transport.max_steps: 500 -> 1000", one per line). */
 int gpa_params_restart_check(const struct gpa_params *ckpt, const struct gpa_params *now,
                              char *changes, size_t size);
-/* The value of key i as deck text, e.g. "0.5" or "[32, 32]". */
-void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t size);
 
 /* Table access, for writers of `/parameters`. */
 enum gpa_ptype { GPA_PT_INT, GPA_PT_REAL, GPA_PT_BOOL, GPA_PT_ENUM, GPA_PT_STRING, GPA_PT_INTLIST };
@@ -230,7 +247,8 @@ enum gpa_ptype gpa_params_type(int i);
 const void *gpa_params_value(const struct gpa_params *p, int i);
 /* Name of an enum value of key i (GPA_PT_ENUM), e.g. "heun". */
 const char *gpa_params_enum_name(int i, int value);
-/* Name of value `value` in a "a|b|c" list; "?" when out of range. */
-const char *gpa_choice_name(const char *choices, int value);
+/* The deck name of value `value` of a choice, e.g. "heun" for (GPA_CHOICE_INT, GPA_INT_HEUN);
+ * "?" when out of range.  A static string. */
+const char *gpa_choice_name(enum gpa_choice choice, int value);
 
 #endif

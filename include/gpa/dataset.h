@@ -7,11 +7,11 @@
  * HDF5's sequential driver.  No HDF5 call in a read of rows is collective, so damage that only
  * one rank's rows meet (a corrupt chunk, NaN) cannot leave the other ranks waiting: the ranks
  * agree on the outcome once, at the end.  Every function here is collective (the
- * single-process checks they use are in gpa/io.h). */
+ * single-process file and the checks of an input dataset they use are in gpa/io.h and
+ * gpa/datafile.h). */
 #ifndef GPA_DATASET_H
 #define GPA_DATASET_H
 
-#include <hdf5.h>
 #include <mpi.h>
 #include <stdint.h>
 
@@ -22,29 +22,29 @@ enum gpa_data_format { GPA_DATA_LAYOUT1, GPA_DATA_H5AD };
 /* A categorical annotation of the samples: codes[i] in [0, n_names) or -1 (missing). */
 struct gpa_category {
   char key[128];
-  int32_t *codes;  /* [n_samples] */
+  int32_t *codes; /* [n_samples] */
   int n_names;
-  char **names;    /* [n_names] */
+  char **names; /* [n_names] */
 };
 
 struct gpa_dataset {
   char path[GPA_PATH_MAX];
-  int format;          /* enum gpa_data_format */
+  int format; /* enum gpa_data_format */
   int64_t n_samples, n_genes;
-  char **gene_ids;     /* [n_gene_ids] (== n_genes once opened) */
-  char **sample_ids;   /* [n_sample_ids] (== n_samples once opened), NULL when the file has none */
+  char **gene_ids;   /* [n_gene_ids] (== n_genes once opened) */
+  char **sample_ids; /* [n_sample_ids] (== n_samples once opened), NULL when the file has none */
   int64_t n_gene_ids, n_sample_ids; /* entries allocated in gene_ids, sample_ids */
   struct gpa_category batch, label; /* label.codes NULL when no label column was asked for */
   /* X storage */
-  int sparse;          /* CSR (h5ad) */
-  int64_t *indptr;     /* [n_samples + 1] CSR row starts */
+  int sparse;      /* CSR (h5ad) */
+  int64_t *indptr; /* [n_samples + 1] CSR row starts */
 };
 
 /* Opens `path` and reads its annotations: the batch column `batch_key` ("" : every sample in
  * batch 0) and the label column `label_key` ("" : none).  Missing datasets, unknown columns and
  * inconsistent shapes are GPA_ERR_INPUT naming the file. */
-int gpa_dataset_open(MPI_Comm comm, const char *path, const char *batch_key,
-                     const char *label_key, struct gpa_dataset *ds);
+int gpa_dataset_open(MPI_Comm comm, const char *path, const char *batch_key, const char *label_key,
+                     struct gpa_dataset *ds);
 void gpa_dataset_close(struct gpa_dataset *ds);
 
 /* Reads rows rows[0 .. count) (sample indices, any order) of X, keeping the file columns
@@ -52,8 +52,5 @@ void gpa_dataset_close(struct gpa_dataset *ds);
  * error naming the sample and gene. */
 int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
                           int64_t count, const int64_t *col_map, int64_t ncols, float *out);
-
-/* Index of `name` in the names of category c, or -1. */
-int gpa_category_find(const struct gpa_category *c, const char *name);
 
 #endif

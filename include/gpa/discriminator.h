@@ -8,11 +8,14 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "gpa/comm.h"
 #include "gpa/config.h"
 #include "gpa/divergence.h"
 #include "gpa/lipschitz.h"
 #include "gpa/mlp.h"
 #include "gpa/optimizer.h"
+
+struct gpa_h5;
 
 struct gpa_disc {
   MPI_Comm comm;
@@ -21,33 +24,37 @@ struct gpa_disc {
   struct gpa_optimizer opt;
   struct gpa_divergence div;
   int64_t dim;
-  int64_t N, M;       /* global particle and target counts */
-  int64_t n, m;       /* local counts */
-  int64_t g;          /* local count of extra rows that are only evaluated (generated) */
-  int64_t epochs;     /* updates per training call */
-  double *theta;      /* [n_params] parameters (network, then nu) */
-  double *grad;       /* [n_params] dJ/dtheta, summed over ranks */
-  double *x;          /* [n + m + g][dim] network inputs: particles, targets, generated */
-  double *w;          /* [n + m] row weights dJ/dphi */
+  struct gpa_part particles; /* this rank's block of the N particles */
+  struct gpa_part targets;   /* this rank's block of the M targets */
+  struct gpa_part generated; /* this rank's block of the generated particles: only evaluated */
+  int64_t epochs;            /* updates per training call */
+  double *theta;             /* [n_params] parameters (network, then nu) */
+  double *grad;              /* [n_params] dJ/dtheta, summed over ranks */
+  double *x;           /* [n + m + g][dim] network inputs: particles, targets, generated (n, m,
+                       * g: the blocks' local counts); the targets are owned here */
+  double *w;           /* [n + m] row weights dJ/dphi */
   int particles_ready; /* the workspace holds the particle rows' activations for theta */
   int targets_ready;   /* the workspace holds the target rows' activations for theta */
   int64_t updates;     /* updates so far */
 };
 
-/* Collective.  Copies this rank's m targets [m][dim]; initialises theta from the seed and
- * projects it onto the Lipschitz ball.  `g` extra rows can be evaluated with
- * gpa_disc_velocity_extra. */
+/* Collective.  Sizes the rows for the three blocks of rows (particle i is global row
+ * particles.offset + i, target j is N + targets.offset + j: dropout masks follow global
+ * rows), copies this rank's targets [m][dim] when `target_rows` is not NULL (else they are
+ * written through gpa_disc_targets), initialises theta from the seed and projects it onto the
+ * Lipschitz ball.  The generated rows are evaluated with gpa_disc_velocity_extra. */
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    int64_t N, int64_t M, int64_t n, int64_t m, int64_t g,
-                    const double *targets);
+                    struct gpa_part particles, struct gpa_part targets, struct gpa_part generated,
+                    const double *target_rows);
 void gpa_disc_destroy(struct gpa_disc *dc);
 
-/* Not collective: places the rows in the global order (particle i is global row p_offset + i,
- * target j is N + t_offset + j: dropout masks follow global rows) and, for a conditional
- * network, gives their classes (particles [n], targets [m], generated [g]; NULL: none). */
-void gpa_disc_set_rows(struct gpa_disc *dc, int64_t p_offset, int64_t t_offset,
-                       const int32_t *particle_labels, const int32_t *target_labels,
-                       const int32_t *generated_labels);
+/* Not collective: this rank's targets [m][dim], held by the discriminator (the one copy).
+ * Written only before the first training. */
+double *gpa_disc_targets(struct gpa_disc *dc);
+/* Not collective: for a conditional network, the classes of the rows (particles [n], targets
+ * [m], generated [g]; NULL: none). */
+void gpa_disc_set_labels(struct gpa_disc *dc, const int32_t *particle_labels,
+                         const int32_t *target_labels, const int32_t *generated_labels);
 /* Not collective: sets the particle rows to y [n][dim]. */
 void gpa_disc_load(struct gpa_disc *dc, const double *y);
 /* Collective: J at the current theta and particle rows. */
@@ -63,5 +70,28 @@ void gpa_disc_velocity(struct gpa_disc *dc, double *v);
 void gpa_disc_velocity_extra(struct gpa_disc *dc, const double *yg, double *vg);
 /* Marks theta as changed (after it was written from outside). */
 void gpa_disc_theta_changed(struct gpa_disc *dc);
+
+/* The state a checkpoint keeps beyond the shape (SWIFT's dump and restore): theta, the
+ * optimizer's moments, the power-iteration vectors and last norm estimates, all replicated,
+ * and two counters.  The arrays, in the order they are written: */
+enum { GPA_DISC_STATE_ARRAYS = 5, GPA_DISC_COUNTERS = 2 };
+struct gpa_disc_array {
+  const char *name; /* dataset name in the group: "theta", "adam_m", ... */
+  const char *description;
+  double *v; /* [n] */
+  int64_t n;
+};
+/* Not collective: the state's arrays (for checksums of what gpa_disc_state_write writes). */
+void gpa_disc_state_arrays(const struct gpa_disc *dc,
+                           struct gpa_disc_array a[GPA_DISC_STATE_ARRAYS]);
+/* Collective: writes the arrays as datasets GROUP/NAME of f (rank 0 writes). */
+int gpa_disc_state_write(struct gpa_h5 *f, const char *group, const struct gpa_disc *dc);
+/* Collective: reads them back into a discriminator of the same shape, which then evaluates
+ * phi at the read theta. */
+int gpa_disc_state_read(struct gpa_h5 *f, const char *group, struct gpa_disc *dc);
+/* Not collective: the counters, the optimizer's step counter and the updates of phi so far
+ * (a checkpoint stores them with its own counters), and setting them back. */
+void gpa_disc_counters(const struct gpa_disc *dc, int64_t c[GPA_DISC_COUNTERS]);
+void gpa_disc_set_counters(struct gpa_disc *dc, const int64_t c[GPA_DISC_COUNTERS]);
 
 #endif

@@ -33,17 +33,8 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
 int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
                     uint32_t stream, struct gpa_part part, double *x, int32_t *labels);
 
-/* Number of classes of a labelled kind: 10 for fashion_mnist, 0 otherwise. */
+/* Number of classes of a labelled kind: GPA_FASHION_CLASSES (10, from config.h, where the
+ * layers below the particles can use it too) for fashion_mnist, 0 otherwise. */
 int gpa_dist_n_classes(const struct gpa_dist_params *q);
-
-/* One sample (index i) of a built-in kind into x [dim]; `cells` is the carpet's cell order
- * (from gpa_dist_carpet_cells) for kind sierpinski, else NULL. */
-void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream, int64_t i,
-                  const int32_t *cells, double *x);
-
-/* The filled cells of the level-`level` carpet, as ii * 3^level + jj, in a seeded random order
- * (the same on every rank); *count = 8^level. */
-int gpa_dist_carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t **cells,
-                          int64_t *count);
 
 #endif

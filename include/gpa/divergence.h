@@ -24,21 +24,18 @@ int gpa_divergence_has_nu(const struct gpa_divergence *dv);
 /* 1 when the row weights need global reductions first (the Donsker-Varadhan log-mean-exp). */
 int gpa_divergence_weights_need_reduction(const struct gpa_divergence *dv);
 
-/* f*(y) and f*'(y) of the Legendre forms (kl-lt: exp(y) - 1; alpha). */
-double gpa_fstar(const struct gpa_divergence *dv, double y);
-double gpa_fstar_deriv(const struct gpa_divergence *dv, double y);
-
-/* Adds this rank's terms (phi_y: n particle outputs, phi_x: m target outputs) to r. */
+/* Adds this rank's terms (phi_y: n particle outputs, phi_x: m target outputs) to r, in the
+ * slots GPA_RED_SUM_PHI_Y and GPA_RED_SUM_FSTAR_X (comm.h) and the log-sum-exp pair. */
 void gpa_divergence_local(const struct gpa_divergence *dv, double nu, const double *phi_y,
                           int64_t n, const double *phi_x, int64_t m, struct gpa_reduction *r);
 /* J from a reduced record; N, M global counts. */
 double gpa_divergence_value(const struct gpa_divergence *dv, double nu, int64_t N, int64_t M,
                             const struct gpa_reduction *r);
-/* Row weights w[0..n) for particles and w[n..n+m) for targets, and this rank's part of
- * sum_j f*'(phi(X_j) - nu) / M (dJ/dnu = that summed over ranks, minus 1).  For kl, r must be
- * the reduced record. */
+/* Row weights w[0..n) for the n particles (1/N each) and w[n..n+m) for the targets from their
+ * outputs phi_x [m], and this rank's part of sum_j f*'(phi(X_j) - nu) / M (dJ/dnu = that
+ * summed over ranks, minus 1).  For kl, r must be the reduced record. */
 void gpa_divergence_weights(const struct gpa_divergence *dv, double nu, int64_t N, int64_t M,
-                            const struct gpa_reduction *r, const double *phi_y, int64_t n,
-                            const double *phi_x, int64_t m, double *w, double *dnu_local);
+                            const struct gpa_reduction *r, int64_t n, const double *phi_x,
+                            int64_t m, double *w, double *dnu_local);
 
 #endif

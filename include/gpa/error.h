@@ -37,7 +37,6 @@ int gpa_error_trace(int code, const char *file, int line);
 /* Replaces the recorded message (used when one rank's message is broadcast to all). */
 void gpa_error_set_message(int code, const char *msg);
 const char *gpa_error_message(void);
-int gpa_error_code(void);
 /* Trace of propagation sites, "src/core/a.c:12 <- src/run/b.c:40", for debugging. */
 const char *gpa_error_trace_text(void);
 void gpa_error_clear(void);

@@ -2,8 +2,9 @@
  * norm c = L^(1/D), so that Lip(phi) <= prod_l ||W_l||_2 <= L (activations are 1-Lipschitz,
  * biases free).  A convolution kernel is held like the matrix [k * k * in][out] (as spectral
  * normalization does); the convolution operator's norm is at most ceil(k / stride) times that
- * matrix's, so with convolutions the bound on Lip(phi) is L times the product of those factors.  The norm is the spectral norm estimated by power iteration with a persistent
- * vector per layer (`spectral`), or the Frobenius norm (`frobenius`, stricter since
+ * matrix's, so with convolutions the bound on Lip(phi) is L times the product of those
+ * factors.  The norm is the spectral norm estimated by power iteration with a persistent vector
+ * per layer (`spectral`), or the Frobenius norm (`frobenius`, stricter since
  * ||W||_2 <= ||W||_F).  With L = inf nothing is done. */
 #ifndef GPA_LIPSCHITZ_H
 #define GPA_LIPSCHITZ_H
@@ -15,16 +16,17 @@
 enum { GPA_LIP_MAX = GPA_MLP_MAX_LAYERS + GPA_MAX_CONV };
 
 struct gpa_lipschitz {
-  int method;      /* enum gpa_normalization */
-  int active;      /* 0 when L = inf */
-  double L, c;     /* c = L^(1/D) */
-  int n_layers;                   /* weight matrices: convolution kernels, then dense layers */
-  int64_t iterations;            /* power iterations per projection */
+  int method;         /* enum gpa_normalization */
+  int active;         /* 0 when L = inf */
+  double L, c;        /* c = L^(1/D) */
+  int n_layers;       /* weight matrices: convolution kernels, then dense layers */
+  int64_t iterations; /* power iterations per projection */
   int64_t rows[GPA_LIP_MAX], cols[GPA_LIP_MAX];
   int64_t w_off[GPA_LIP_MAX];
   int64_t u_off[GPA_LIP_MAX];
-  double *u;                      /* persistent left singular vectors, flat [sum rows] */
-  double *v;                      /* scratch [max cols] */
+  int64_t u_len;             /* sum of rows: doubles in u */
+  double *u;                 /* persistent left singular vectors, flat [u_len] */
+  double *v;                 /* scratch [max cols] */
   double sigma[GPA_LIP_MAX]; /* last norm estimate of each layer before rescaling (per-class
                               * output layer: its largest column norm) */
   int per_class_last;        /* the last matrix is held column by column */

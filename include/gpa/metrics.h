@@ -31,4 +31,14 @@ int gpa_energy_distance(MPI_Comm comm, const double *a, int64_t n, const double 
 int gpa_mmd(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
             double *value, double *bandwidth);
 
+/* The job of `gpa metrics` (metrics_job.c): the distances above between two sample sets. */
+struct gpa_metrics_opts {
+  const char *a, *b;    /* the sets: FILE.h5[:/dataset] (default /X), one point per row */
+  double blur, scaling; /* gpa_sinkhorn's settings */
+};
+/* Collective: reads both sets on every rank and prints on rank 0 (stdout) their Sinkhorn
+ * divergence, energy distance, MMD and, for sets of the same size up to 3000 points, the exact
+ * W2. */
+int gpa_metrics(MPI_Comm comm, const struct gpa_metrics_opts *opts);
+
 #endif

@@ -32,54 +32,54 @@ enum { GPA_MLP_MAX_LAYERS = GPA_MAX_HIDDEN + 1 };
 
 /* One convolution's geometry; sizes are per row. */
 struct gpa_conv {
-  int64_t cin, hin, win;     /* input channels and sides */
-  int64_t cout, hout, wout;  /* output channels and sides */
+  int64_t cin, hin, win;    /* input channels and sides */
+  int64_t cout, hout, wout; /* output channels and sides */
   int64_t k, stride, pad_t, pad_l;
   int64_t in_size, out_size; /* hin * win * cin, hout * wout * cout */
   int64_t w_off;             /* kernel: theta[w_off], [k * k * cin][cout] */
 };
 
 struct gpa_mlp {
-  int n_layers;                           /* D: weight layers = hidden layers + 1 */
-  int64_t width[GPA_MLP_MAX_LAYERS + 1];  /* width[0]: d or the last convolution's out_size;
+  int n_layers;                          /* D: weight layers = hidden layers + 1 */
+  int64_t width[GPA_MLP_MAX_LAYERS + 1]; /* width[0]: d or the last convolution's out_size;
                                            * width[D] = n_out */
-  int act[GPA_MLP_MAX_LAYERS];            /* act[l]: activation after layer l+1 (hidden) */
+  int act[GPA_MLP_MAX_LAYERS];           /* act[l]: activation after layer l+1 (hidden) */
   double smooth_eps, leaky_slope;
-  int64_t w_off[GPA_MLP_MAX_LAYERS];      /* W_{l+1}: theta[w_off[l]], [width[l]][width[l+1]] */
-  int64_t b_off[GPA_MLP_MAX_LAYERS];      /* b_{l+1}: theta[b_off[l]], [width[l+1]] */
-  int64_t n_net;                          /* parameters of the network proper */
-  int64_t nu_off;                         /* index of nu in theta, -1 when absent */
-  int64_t n_params;                       /* n_net (+ 1 with nu) */
+  int64_t w_off[GPA_MLP_MAX_LAYERS]; /* W_{l+1}: theta[w_off[l]], [width[l]][width[l+1]] */
+  int64_t b_off[GPA_MLP_MAX_LAYERS]; /* b_{l+1}: theta[b_off[l]], [width[l+1]] */
+  int64_t n_net;                     /* parameters of the network proper */
+  int64_t nu_off;                    /* index of nu in theta, -1 when absent */
+  int64_t n_params;                  /* n_net (+ 1 with nu) */
   int64_t max_rows, max_width;
-  int single;                             /* passes in float32 (network.precision single) */
+  int single; /* passes in float32 (network.precision single) */
   /* Convolutions in front (n_conv = 0: none; then width[0] = d). */
   int n_conv;
   struct gpa_conv conv[GPA_MAX_CONV];
-  int conv_act;                           /* activation after each convolution */
-  int64_t in_dim;                         /* d: the input dimension (width[0] without convs) */
-  double dropout;                         /* probability of zeroing a convolution output */
-  int training;                           /* forward passes apply dropout (set by the caller) */
-  uint64_t seed, dropout_round;           /* dropout masks: keyed on (seed, round, row key) */
-  uint64_t *row_key;                      /* [max_rows] global identity of each workspace row */
-  int64_t chunk;                          /* rows per im2col block */
+  int conv_act;                              /* activation after each convolution */
+  int64_t in_dim;                            /* d: the input dimension (width[0] without convs) */
+  double dropout;                            /* probability of zeroing a convolution output */
+  int training;                              /* forward passes apply dropout (set by the caller) */
+  uint64_t seed, dropout_round;              /* dropout masks: keyed on (seed, round, row key) */
+  uint64_t *row_key;                         /* [max_rows] global identity of each workspace row */
+  int64_t chunk;                             /* rows per im2col block */
   void *cz[GPA_MAX_CONV], *ch[GPA_MAX_CONV]; /* [max_rows][out_size] pre-/post-activation */
-  uint8_t *mask[GPA_MAX_CONV];            /* [max_rows][out_size] dropout masks (dropout > 0) */
-  void *col, *dcol;                       /* [chunk * max(P K)] im2col blocks */
-  void *ga, *gb;                          /* [chunk][max conv size] backward scratch */
+  uint8_t *mask[GPA_MAX_CONV];               /* [max_rows][out_size] dropout masks (dropout > 0) */
+  void *col, *dcol;                          /* [chunk * max(P K)] im2col blocks */
+  void *ga, *gb;                             /* [chunk][max conv size] backward scratch */
   /* Class-conditional output (n_out = number of classes > 1). */
   int64_t n_out;
-  int32_t *label;                         /* [max_rows] class of each workspace row */
-  void *outk;                             /* [max_rows][n_out] all outputs / row weights */
+  int32_t *label; /* [max_rows] class of each workspace row */
+  void *outk;     /* [max_rows][n_out] all outputs / row weights */
   /* Workspace, double or float (single): */
-  void *z[GPA_MLP_MAX_LAYERS];            /* z[l]: [max_rows][width[l+1]] pre-activations */
-  void *h[GPA_MLP_MAX_LAYERS];            /* h[l]: [max_rows][width[l+1]] activations */
-  void *da, *db;                          /* [max_rows][max_width] backward scratch */
-  void *wt;                               /* [n_net] W_l^T at the offsets of W_l */
-  double *out;                            /* [max_rows] phi */
+  void *z[GPA_MLP_MAX_LAYERS]; /* z[l]: [max_rows][width[l+1]] pre-activations */
+  void *h[GPA_MLP_MAX_LAYERS]; /* h[l]: [max_rows][width[l+1]] activations */
+  void *da, *db;               /* [max_rows][max_width] backward scratch */
+  void *wt;                    /* [n_net] W_l^T at the offsets of W_l */
+  double *out;                 /* [max_rows] phi */
   /* Single precision only: */
-  float *theta32, *grad32;                /* [n_params] */
-  float *x32;                             /* [max_rows][d] inputs of the evaluated rows */
-  float *row32;                           /* [max_rows][d] outputs, row weights, gradients */
+  float *theta32, *grad32; /* [n_params] */
+  float *x32;              /* [max_rows][d] inputs of the evaluated rows */
+  float *row32;            /* [max_rows][d] outputs, row weights, gradients */
 };
 
 /* Shape from the deck's network section; workspace for up to max_rows rows. */
@@ -114,6 +114,12 @@ void gpa_mlp_backward(struct gpa_mlp *m, const double *theta, const double *x, c
  * g: [rows][d]. */
 void gpa_mlp_input_grad(struct gpa_mlp *m, const double *theta, int64_t row0, int64_t rows,
                         double *g);
+
+/* v[r] = -grad_x phi(x_r), the velocity of the flow, for workspace rows [row0, row0 + rows);
+ * v: [rows][d].  A forward pass over the inputs x [rows][d] comes first; with x NULL there is
+ * none (the workspace already holds those rows' pass at theta). */
+void gpa_mlp_velocity(struct gpa_mlp *m, const double *theta, const double *x, int64_t row0,
+                      int64_t rows, double *v);
 
 /* Activation and its derivative, scalar (reference versions for tests). */
 double gpa_activation(int act, double z, double eps, double slope);

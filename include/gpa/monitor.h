@@ -4,6 +4,7 @@
 #ifndef GPA_MONITOR_H
 #define GPA_MONITOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -11,12 +12,28 @@
 
 struct gpa_monitor {
   int64_t capacity, count;
-  int64_t *step;           /* [capacity] */
-  double *divergence;      /* [capacity] */
-  double *kinetic_energy;  /* [capacity] */
-  double *max_speed;       /* [capacity] */
-  double *wall_time;       /* [capacity] seconds since the loop started */
+  int64_t *step;          /* [capacity] */
+  double *divergence;     /* [capacity] */
+  double *kinetic_energy; /* [capacity] */
+  double *max_speed;      /* [capacity] */
+  double *wall_time;      /* [capacity] seconds since the loop started */
 };
+
+/* The monitor's columns, the one list that the run file and the checkpoints loop over. */
+enum gpa_monitor_type { GPA_MONITOR_INT64, GPA_MONITOR_FLOAT64 };
+enum { GPA_MONITOR_COLUMNS = 5 };
+struct gpa_monitor_column {
+  const char *name;    /* "divergence" */
+  const char *dataset; /* where output files store it: "/monitor/divergence" */
+  int type;            /* enum gpa_monitor_type: int64_t or double values */
+  const char *description;
+  const char *units; /* NULL: none */
+  size_t member;     /* offsetof(struct gpa_monitor, the column's array) */
+};
+extern const struct gpa_monitor_column gpa_monitor_columns[GPA_MONITOR_COLUMNS];
+/* The values [capacity] of column i of gpa_monitor_columns (int64_t or double by its type):
+ * the monitor's own array. */
+void *gpa_monitor_values(const struct gpa_monitor *m, int i);
 
 int gpa_monitor_create(struct gpa_monitor *m, int64_t capacity);
 void gpa_monitor_destroy(struct gpa_monitor *m);

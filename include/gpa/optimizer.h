@@ -16,8 +16,8 @@ struct gpa_optimizer {
   int64_t t; /* updates since the moments were last reset */
 };
 
-int gpa_optimizer_create(struct gpa_optimizer *o, int kind, double lr, double beta1,
-                         double beta2, double eps, bool reset_moments, int64_t n);
+int gpa_optimizer_create(struct gpa_optimizer *o, int kind, double lr, double beta1, double beta2,
+                         double eps, bool reset_moments, int64_t n);
 void gpa_optimizer_destroy(struct gpa_optimizer *o);
 /* Start of a training call: restarts the moments when reset_moments is set. */
 void gpa_optimizer_begin(struct gpa_optimizer *o);

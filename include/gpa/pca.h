@@ -21,14 +21,14 @@
 #include "gpa/config.h" /* enum gpa_pca_method */
 
 struct gpa_pca {
-  int64_t g;                 /* genes (columns) */
-  int k;                     /* components */
-  double *mean;              /* [g] column means of X */
-  double *components;        /* [k][g] right singular vectors (rows), orthonormal */
-  double *singular_values;   /* [k], decreasing */
-  double *explained;         /* [k] fraction of the total variance of each component */
-  double total_variance;     /* sum over genes of the column variance (divisor n - 1) */
-  int method;                /* the method used (dense or randomized) */
+  int64_t g;               /* genes (columns) */
+  int k;                   /* components */
+  double *mean;            /* [g] column means of X */
+  double *components;      /* [k][g] right singular vectors (rows), orthonormal */
+  double *singular_values; /* [k], decreasing */
+  double *explained;       /* [k] fraction of the total variance of each component */
+  double total_variance;   /* sum over genes of the column variance (divisor n - 1) */
+  int method;              /* the method used (dense or randomized) */
 };
 
 /* Computes the PCA.  `method` auto picks dense when min(n, g) <= 4000 and n g <= 5e7, randomized
@@ -46,13 +46,11 @@ int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_part part, i
                     struct gpa_pca *pca);
 void gpa_pca_destroy(struct gpa_pca *pca);
 
-/* z [rows][k] = (x - mean) V^T for rows of x [rows][g] (float32), scaled by 1/scale (!= 0).
- * Not collective; allocates nothing. */
-void gpa_pca_encode(const struct gpa_pca *pca, const float *x, int64_t rows, double scale,
-                    double *z);
-/* x [rows][g] = mean + (scale z) V for latent rows z [rows][k].  Not collective; allocates
+/* z [rows][k] = (x - mean) V^T for rows of x [rows][g] (float32), in PCA units (a latent
+ * scale is the caller's).  Not collective; allocates nothing. */
+void gpa_pca_encode(const struct gpa_pca *pca, const float *x, int64_t rows, double *z);
+/* x [rows][g] = mean + z V for latent rows z [rows][k] in PCA units.  Not collective; allocates
  * nothing. */
-void gpa_pca_decode(const struct gpa_pca *pca, const double *z, int64_t rows, double scale,
-                    float *x);
+void gpa_pca_decode(const struct gpa_pca *pca, const double *z, int64_t rows, float *x);
 
 #endif

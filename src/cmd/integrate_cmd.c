@@ -1,4 +1,4 @@
-/* `gpa integrate DECK.yml`: loads the deck and calls gpa_integrate. */
+/* `gpa integrate DECK.yml`: loads the deck and calls gpa_integrate (integrate.h). */
 #include <stdio.h>
 
 #include "cmd.h"
@@ -10,8 +10,6 @@ int gpa_cmd_integrate(MPI_Comm comm, const struct gpa_cli *cli) {
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   struct gpa_deck deck;
   GPA_CHECK(gpa_cli_load_deck(comm, cli, &deck));
-  for (int i = 0; i < deck.n_warnings && rank == 0; i++)
-    fprintf(stderr, "warning: %s\n", deck.warnings[i]);
   if (!deck.p.integrate.source_file[0])
     return GPA_ERROR(GPA_ERR_INPUT, "%s: integrate.source_file: gpa integrate needs a data file",
                      cli->deck);

@@ -4,6 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert((int)GPA_RED_SUM_PHI_Y < (int)GPA_RED_NSUM &&
+                   (int)GPA_RED_SUM_FSTAR_X < (int)GPA_RED_NSUM &&
+                   (int)GPA_RED_SUM_SPEED2 < (int)GPA_RED_NSUM &&
+                   (int)GPA_RED_SUM_NONFINITE < (int)GPA_RED_NSUM &&
+                   (int)GPA_RED_MAX_SPEED2 < (int)GPA_RED_NMAX,
+               "the named reduction slots fit struct gpa_reduction");
+
 static MPI_Datatype reduction_type = MPI_DATATYPE_NULL;
 static MPI_Op reduction_op = MPI_OP_NULL;
 
@@ -140,10 +147,12 @@ int gpa_comm_identical(MPI_Comm comm, const void *buf, size_t bytes, int *identi
   unsigned char *copy;
   GPA_CHECK(gpa_alloc(&copy, bytes));
   if (rank == 0) memcpy(copy, buf, bytes);
-  int rc = gpa_bcast_bytes(comm, copy, bytes, 0);
-  int same = rc == GPA_OK && memcmp(copy, buf, bytes) == 0, all = 0;
+  int rc, same = 0, all = 0;
+  GPA_CHECK_GOTO(rc, gpa_bcast_bytes(comm, copy, bytes, 0), done);
+  same = memcmp(copy, buf, bytes) == 0;
+done:
   gpa_free(&copy);
-  GPA_CHECK(rc);
+  if (rc != GPA_OK) return rc;
   GPA_MPI(MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_MIN, comm));
   *identical = all;
   return GPA_OK;

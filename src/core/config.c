@@ -1,7 +1,6 @@
 /* Input decks: the key table, the YAML parser (libyaml), overrides, validation and dumps. */
 #include "gpa/config.h"
 
-
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -11,21 +10,78 @@
 #include <string.h>
 #include <yaml.h>
 
+/* ------------------------------------------------------------------------- choice names */
+
+/* The deck names of each user-choice enum, in the enum's order. */
+static const char *const dist_names[] = {"gaussian",   "mixture",    "student_t",
+                                         "gen_gaussian", "swiss_roll", "sierpinski",
+                                         "file",       "logistic",   "fashion_mnist"};
+static const char *const act_names[] = {"relu", "leaky_relu", "smooth_relu", "same"};
+static const char *const prec_names[] = {"double", "single"};
+static const char *const norm_names[] = {"spectral", "frobenius"};
+static const char *const classnorm_names[] = {"per_class", "joint"};
+static const char *const div_names[] = {"kl", "kl-lt", "alpha"};
+static const char *const opt_names[] = {"adam", "sgd"};
+static const char *const int_names[] = {"euler", "heun", "rk4"};
+static const char *const pca_names[] = {"auto", "dense", "randomized"};
+static const char *const stage_names[] = {"retrain", "frozen"};
+static const char *const field_names[] = {"auto", "on", "off"};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+_Static_assert(COUNT(dist_names) == GPA_DIST_FASHION_MNIST + 1, "one name per gpa_dist_kind");
+_Static_assert(COUNT(act_names) == GPA_ACT_SAME + 1, "one name per gpa_activation");
+_Static_assert(COUNT(prec_names) == GPA_PREC_SINGLE + 1, "one name per gpa_precision");
+_Static_assert(COUNT(norm_names) == GPA_NORM_FROBENIUS + 1, "one name per gpa_normalization");
+_Static_assert(COUNT(classnorm_names) == GPA_CLASSNORM_JOINT + 1,
+               "one name per gpa_class_normalization");
+_Static_assert(COUNT(div_names) == GPA_DIV_ALPHA + 1, "one name per gpa_divergence_kind");
+_Static_assert(COUNT(opt_names) == GPA_OPT_SGD + 1, "one name per gpa_optimizer_kind");
+_Static_assert(COUNT(int_names) == GPA_INT_RK4 + 1, "one name per gpa_integrator_kind");
+_Static_assert(COUNT(pca_names) == GPA_PCA_RANDOMIZED + 1, "one name per gpa_pca_method");
+_Static_assert(COUNT(stage_names) == GPA_STAGES_FROZEN + 1, "one name per gpa_stage_mode");
+_Static_assert(COUNT(field_names) == GPA_FIELD_OFF + 1, "one name per gpa_field_storage");
+
+/* The values a choice key takes: the first n names of its enum. */
+struct choices {
+  const char *const *names;
+  int n;
+};
+
+static const struct choices choice_lists[GPA_CHOICE_COUNT] = {
+    [GPA_CHOICE_DIST] = {dist_names, COUNT(dist_names)},
+    [GPA_CHOICE_ACT] = {act_names, GPA_ACT_SAME}, /* "same" is for the last layer only */
+    [GPA_CHOICE_LAST_ACT] = {act_names, COUNT(act_names)},
+    [GPA_CHOICE_PREC] = {prec_names, COUNT(prec_names)},
+    [GPA_CHOICE_NORM] = {norm_names, COUNT(norm_names)},
+    [GPA_CHOICE_CLASSNORM] = {classnorm_names, COUNT(classnorm_names)},
+    [GPA_CHOICE_DIV] = {div_names, COUNT(div_names)},
+    [GPA_CHOICE_OPT] = {opt_names, COUNT(opt_names)},
+    [GPA_CHOICE_INT] = {int_names, COUNT(int_names)},
+    [GPA_CHOICE_PCA] = {pca_names, COUNT(pca_names)},
+    [GPA_CHOICE_STAGE] = {stage_names, COUNT(stage_names)},
+    [GPA_CHOICE_FIELD] = {field_names, COUNT(field_names)},
+};
+
 /* ------------------------------------------------------------------------- the table */
 
 struct pdef {
   const char *section, *key;
   enum gpa_ptype type;
-  size_t offset;
-  const char *def;     /* default, as YAML text */
-  const char *range;   /* numbers: interval "(0, inf)", "[1, inf)" ...; NULL: any */
-  const char *choices; /* enums: "a|b|c" */
-  const char *kinds;   /* source/target keys: the kinds that use the key; NULL: all */
+  size_t offset, size;           /* the member of struct gpa_params: where, and its bytes */
+  const char *def;               /* default, as YAML text */
+  const char *range;             /* numbers: interval "(0, inf)", "[1, inf)" ...; NULL: any */
+  const struct choices *choices; /* enums: the names; NULL otherwise */
+  uint32_t kinds; /* source/target keys: bit k set when distribution kind k uses the key; 0: all */
   const char *doc;
-  int may_change;      /* a restart may change it */
+  int may_change; /* a restart may change it */
 };
 
 #define OFF(member) offsetof(struct gpa_params, member)
+/* The offset and size columns of a member. */
+#define AT(member) OFF(member), sizeof(((struct gpa_params *)0)->member)
+#define CH(name) &choice_lists[GPA_CHOICE_##name]
+#define K(kind) ((uint32_t)1 << GPA_DIST_##kind)
+_Static_assert(GPA_DIST_FASHION_MNIST < 32, "the kinds column is a 32-bit mask");
 
 /* Entries leave out may_change (0) unless a restart may change the key. */
 #if defined(__GNUC__)
@@ -33,262 +89,249 @@ struct pdef {
 #endif
 
 /* The keys shared by `source` and `target`; defaults differ between the two. */
-#define DIST_KEYS(SEC, M, KIND, N, MEAN, STD)                                                 \
-  {SEC, "kind", GPA_PT_ENUM, OFF(M.kind), KIND, NULL, GPA_DIST_NAMES, NULL,                   \
-   "distribution of the samples: gaussian N(mean, std^2 I); mixture of 4 Gaussians at "       \
-   "(0,s),(s,0),(s,s),(0,0) (s = spacing), in coordinates offset, offset+1 of R^dim; "        \
-   "student_t and gen_gaussian (density ~ exp(-|x|^beta)) with iid coordinates; swiss_roll "  \
-   "in R^3; sierpinski carpet (one uniform point per filled cell; dim 3 puts it in the "      \
-   "z = 0 plane); file: rows of an HDF5 dataset; logistic: iid logistic(mean, scale) "       \
-   "coordinates (the paper's image noise); fashion_mnist: Fashion-MNIST images (pixels / 255, "\
-   "28 x 28 = 784 coordinates) of the chosen classes, picked by the seed"},                                            \
-  {SEC, "n", GPA_PT_INT, OFF(M.n), N, "[1, inf)", NULL, NULL,                                 \
-   "number of samples (file: default all rows; set it to take the first n rows)"},            \
-  {SEC, "dim", GPA_PT_INT, OFF(M.dim), "2", "[1, inf)", NULL, NULL,                           \
-   "dimension d (file: the dataset's number of columns)"},                                    \
-  {SEC, "mean", GPA_PT_REAL, OFF(M.mean), MEAN, "(-inf, inf)", NULL,                          \
-   "gaussian|student_t|gen_gaussian|logistic", "location, the same in every coordinate"},              \
-  {SEC, "std", GPA_PT_REAL, OFF(M.std), STD, "(0, inf)", NULL, "gaussian|mixture",            \
-   "standard deviation (mixture: of each component)"},                                        \
-  {SEC, "scale", GPA_PT_REAL, OFF(M.scale), "1.0", "(0, inf)", NULL,                          \
-   "student_t|gen_gaussian|logistic", "scale factor of each coordinate"},                              \
-  {SEC, "nu", GPA_PT_REAL, OFF(M.nu), "1.0", "(0, inf)", NULL, "student_t",                   \
-   "degrees of freedom"},                                                                     \
-  {SEC, "beta", GPA_PT_REAL, OFF(M.beta), "0.4", "(0, inf)", NULL, "gen_gaussian",            \
-   "shape exponent: density ~ exp(-|x|^beta) per coordinate"},                                \
-  {SEC, "spacing", GPA_PT_REAL, OFF(M.spacing), "4.0", "(0, inf)", NULL, "mixture",           \
-   "distance s between neighbouring mixture centres"},                                        \
-  {SEC, "offset", GPA_PT_INT, OFF(M.offset), "0", "[0, inf)", NULL, "mixture",                \
-   "first of the two coordinates that carry the mixture (others are 0)"},                     \
-  {SEC, "level", GPA_PT_INT, OFF(M.level), "4", "[1, 8]", NULL, "sierpinski",                 \
-   "carpet level: 8^level filled cells"},                                                     \
-  {SEC, "side", GPA_PT_REAL, OFF(M.side), "10.0", "(0, inf)", NULL, "sierpinski",             \
-   "side of the square [0, side]^2 holding the carpet"},                                      \
-  {SEC, "noise", GPA_PT_REAL, OFF(M.noise), "0.0", "[0, inf)", NULL, "swiss_roll",            \
-   "standard deviation of Gaussian noise added to each coordinate"},                          \
-  {SEC, "file", GPA_PT_STRING, OFF(M.file), "\"\"", NULL, NULL, "file|fashion_mnist",        \
-   "file: HDF5 file holding the samples; fashion_mnist: gzipped IDX images (\"\": Debian's "    \
-   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)"},                          \
-  {SEC, "dataset", GPA_PT_STRING, OFF(M.dataset), "/X", NULL, NULL, "file",                   \
-   "dataset [rows, d] in that file (float32 or float64)"},                                    \
-  {SEC, "labels_file", GPA_PT_STRING, OFF(M.labels_file), "\"\"", NULL, NULL, "fashion_mnist", \
-   "gzipped IDX labels of the images (\"\": the images' file name with labels-idx1 for "       \
-   "images-idx3)"},                                                                           \
-  {SEC, "classes", GPA_PT_INTLIST, OFF(M.classes), "[]", "[0, 9]", NULL, "fashion_mnist",     \
-   "classes drawn ([]: all ten); the n samples are split evenly between them (default 200: "  \
+#define DIST_KEYS(SEC, M, KIND, N, MEAN, STD)                                                      \
+  {SEC, "kind", GPA_PT_ENUM, AT(M.kind), KIND, NULL, CH(DIST), 0,                                  \
+   "distribution of the samples: gaussian N(mean, std^2 I); mixture of 4 Gaussians at "            \
+   "(0,s),(s,0),(s,s),(0,0) (s = spacing), in coordinates offset, offset+1 of R^dim; "             \
+   "student_t and gen_gaussian (density ~ exp(-|x|^beta)) with iid coordinates; swiss_roll "       \
+   "in R^3; sierpinski carpet (one uniform point per filled cell; dim 3 puts it in the "           \
+   "z = 0 plane); file: rows of an HDF5 dataset; logistic: iid logistic(mean, scale) "             \
+   "coordinates (the paper's image noise); fashion_mnist: Fashion-MNIST images (pixels / 255, "    \
+   "28 x 28 = 784 coordinates) of the chosen classes, picked by the seed"},                        \
+  {SEC, "n", GPA_PT_INT, AT(M.n), N, "[1, inf)", NULL, 0,                                          \
+   "number of samples (file: default all rows; set it to take the first n rows)"},                 \
+  {SEC, "dim", GPA_PT_INT, AT(M.dim), "2", "[1, inf)", NULL, 0,                                    \
+   "dimension d (file: the dataset's number of columns)"},                                         \
+  {SEC, "mean", GPA_PT_REAL, AT(M.mean), MEAN, "(-inf, inf)", NULL,                                \
+   K(GAUSSIAN) | K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC),                                     \
+   "location, the same in every coordinate"},                                                      \
+  {SEC, "std", GPA_PT_REAL, AT(M.std), STD, "(0, inf)", NULL, K(GAUSSIAN) | K(MIXTURE),            \
+   "standard deviation (mixture: of each component)"},                                             \
+  {SEC, "scale", GPA_PT_REAL, AT(M.scale), "1.0", "(0, inf)", NULL,                                \
+   K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC), "scale factor of each coordinate"},               \
+  {SEC, "nu", GPA_PT_REAL, AT(M.nu), "1.0", "(0, inf)", NULL, K(STUDENT_T),                        \
+   "degrees of freedom"},                                                                          \
+  {SEC, "beta", GPA_PT_REAL, AT(M.beta), "0.4", "(0, inf)", NULL, K(GEN_GAUSSIAN),                 \
+   "shape exponent: density ~ exp(-|x|^beta) per coordinate"},                                     \
+  {SEC, "spacing", GPA_PT_REAL, AT(M.spacing), "4.0", "(0, inf)", NULL, K(MIXTURE),                \
+   "distance s between neighbouring mixture centres"},                                             \
+  {SEC, "offset", GPA_PT_INT, AT(M.offset), "0", "[0, inf)", NULL, K(MIXTURE),                     \
+   "first of the two coordinates that carry the mixture (others are 0)"},                          \
+  {SEC, "level", GPA_PT_INT, AT(M.level), "4", "[1, 8]", NULL, K(SIERPINSKI),                      \
+   "carpet level: 8^level filled cells"},                                                          \
+  {SEC, "side", GPA_PT_REAL, AT(M.side), "10.0", "(0, inf)", NULL, K(SIERPINSKI),                  \
+   "side of the square [0, side]^2 holding the carpet"},                                           \
+  {SEC, "noise", GPA_PT_REAL, AT(M.noise), "0.0", "[0, inf)", NULL, K(SWISS_ROLL),                 \
+   "standard deviation of Gaussian noise added to each coordinate"},                               \
+  {SEC, "file", GPA_PT_STRING, AT(M.file), "\"\"", NULL, NULL, K(FILE) | K(FASHION_MNIST),         \
+   "file: HDF5 file holding the samples; fashion_mnist: gzipped IDX images (\"\": Debian's "       \
+   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)"},                               \
+  {SEC, "dataset", GPA_PT_STRING, AT(M.dataset), "/X", NULL, NULL, K(FILE),                        \
+   "dataset [rows, d] in that file (float32 or float64)"},                                         \
+  {SEC, "labels_file", GPA_PT_STRING, AT(M.labels_file), "\"\"", NULL, NULL, K(FASHION_MNIST),     \
+   "gzipped IDX labels of the images (\"\": the images' file name with labels-idx1 for "           \
+   "images-idx3)"},                                                                                \
+  {SEC, "classes", GPA_PT_INTLIST, AT(M.classes), "[]", "[0, 9]", NULL, K(FASHION_MNIST),          \
+   "classes drawn ([]: all ten); the n samples are split evenly between them (default 200: "       \
    "200 of one class, or 20 of each of the ten)"}
 
 static const struct pdef table[] = {
-    {"run", "seed", GPA_PT_INT, OFF(run.seed), "0", "[0, inf)", NULL, NULL,
+    {"run", "seed", GPA_PT_INT, AT(run.seed), "0", "[0, inf)", NULL, 0,
      "seed of the counter-based random numbers (samples, network initialisation)"},
-    {"run", "flush_denormals", GPA_PT_BOOL, OFF(run.flush_denormals), "true", NULL, NULL, NULL,
+    {"run", "flush_denormals", GPA_PT_BOOL, AT(run.flush_denormals), "true", NULL, NULL, 0,
      "flush denormal floats to zero (near convergence they make steps ~5x slower)"},
-    {"run", "max_wall_time", GPA_PT_REAL, OFF(run.max_wall_time), "0.0", "[0, inf)", NULL, NULL,
+    {"run", "max_wall_time", GPA_PT_REAL, AT(run.max_wall_time), "0.0", "[0, inf)", NULL, 0,
      "seconds of wall time for this job (0: no limit): before it runs out, gpa writes a "
      "checkpoint, prints the restart command and exits with status 0", 1},
 
     DIST_KEYS("source", source, "gaussian", "200", "0.0", "0.5"),
     DIST_KEYS("target", target, "mixture", "200", "0.0", "0.5"),
 
-    {"generated", "n", GPA_PT_INT, OFF(generated.n), "0", "[0, inf)", NULL, NULL,
+    {"generated", "n", GPA_PT_INT, AT(generated.n), "0", "[0, inf)", NULL, 0,
      "extra particles drawn from the source (their own random stream) and moved by each step's "
      "field without being trained on: the paper's generated particles"},
 
-    {"network", "widths", GPA_PT_INTLIST, OFF(network.widths), "[32, 32, 32]", "[1, inf)", NULL,
-     NULL, "widths of the hidden layers of the discriminator phi (at most 8 layers)"},
-    {"network", "activation", GPA_PT_ENUM, OFF(network.activation), "relu", NULL,
-     GPA_ACT_NAMES, NULL, "activation of the hidden layers (all 1-Lipschitz)"},
-    {"network", "last_activation", GPA_PT_ENUM, OFF(network.last_activation), "same", NULL,
-     GPA_LAST_ACT_NAMES, NULL, "activation of the last hidden layer; same: as activation"},
-    {"network", "smooth_eps", GPA_PT_REAL, OFF(network.smooth_eps), "0.5", "(0, inf)", NULL,
-     NULL, "smooth_relu: width eps of the C^2 transition (x - eps for x >= 2 eps)"},
-    {"network", "leaky_slope", GPA_PT_REAL, OFF(network.leaky_slope), "0.2", "[0, 1]", NULL,
-     NULL, "leaky_relu: slope for negative inputs"},
-    {"network", "normalization", GPA_PT_ENUM, OFF(network.normalization), "spectral", NULL,
-     GPA_NORM_NAMES, NULL,
+    {"network", "widths", GPA_PT_INTLIST, AT(network.widths), "[32, 32, 32]", "[1, inf)", NULL,
+     0, "widths of the hidden layers of the discriminator phi (at most 8 layers)"},
+    {"network", "activation", GPA_PT_ENUM, AT(network.activation), "relu", NULL,
+     CH(ACT), 0, "activation of the hidden layers (all 1-Lipschitz)"},
+    {"network", "last_activation", GPA_PT_ENUM, AT(network.last_activation), "same", NULL,
+     CH(LAST_ACT), 0, "activation of the last hidden layer; same: as activation"},
+    {"network", "smooth_eps", GPA_PT_REAL, AT(network.smooth_eps), "0.5", "(0, inf)", NULL,
+     0, "smooth_relu: width eps of the C^2 transition (x - eps for x >= 2 eps)"},
+    {"network", "leaky_slope", GPA_PT_REAL, AT(network.leaky_slope), "0.2", "[0, 1]", NULL,
+     0, "leaky_relu: slope for negative inputs"},
+    {"network", "normalization", GPA_PT_ENUM, AT(network.normalization), "spectral", NULL,
+     CH(NORM), 0,
      "how each weight matrix is held at norm L^(1/layers): spectral (power iteration, "
      "persistent vectors) or frobenius (stricter, the reference code's scheme)"},
-    {"network", "precision", GPA_PT_ENUM, OFF(network.precision), "double", NULL, GPA_PREC_NAMES,
-     NULL,
+    {"network", "precision", GPA_PT_ENUM, AT(network.precision), "double", NULL, CH(PREC),
+     0,
      "arithmetic of phi's forward and backward passes: double, or single (float32 activations "
      "and products, about twice as fast; theta, the gradient sums, the optimizer and the "
      "particles stay double)"},
-    {"network", "power_iterations", GPA_PT_INT, OFF(network.power_iterations), "1", "[1, 100]",
-     NULL, NULL, "spectral: power iterations per update (the vectors persist across updates)"},
-    {"network", "conv_channels", GPA_PT_INTLIST, OFF(network.conv_channels), "[]", "[1, inf)",
-     NULL, NULL,
+    {"network", "power_iterations", GPA_PT_INT, AT(network.power_iterations), "1", "[1, 100]",
+     NULL, 0, "spectral: power iterations per update (the vectors persist across updates)"},
+    {"network", "conv_channels", GPA_PT_INTLIST, AT(network.conv_channels), "[]", "[1, inf)",
+     NULL, 0,
      "output channels of the convolutions in front of the dense layers (at most 4; []: none); "
      "each kernel is normalised like the matrix [in_channels * k * k][out_channels]"},
-    {"network", "image_shape", GPA_PT_INTLIST, OFF(network.image_shape), "[]", "[1, inf)", NULL,
-     NULL, "[channels, height, width] of the input images, stored channel-last ([]: [1, s, s] "
+    {"network", "image_shape", GPA_PT_INTLIST, AT(network.image_shape), "[]", "[1, inf)", NULL,
+     0, "[channels, height, width] of the input images, stored channel-last ([]: [1, s, s] "
      "with s * s = dim)"},
-    {"network", "conv_kernel", GPA_PT_INT, OFF(network.conv_kernel), "5", "[1, 15]", NULL, NULL,
+    {"network", "conv_kernel", GPA_PT_INT, AT(network.conv_kernel), "5", "[1, 15]", NULL, 0,
      "side k of the square convolution kernels"},
-    {"network", "conv_stride", GPA_PT_INT, OFF(network.conv_stride), "2", "[1, 4]", NULL, NULL,
+    {"network", "conv_stride", GPA_PT_INT, AT(network.conv_stride), "2", "[1, 4]", NULL, 0,
      "stride of the convolutions (\"same\" padding: output side ceil(side / stride))"},
-    {"network", "conv_activation", GPA_PT_ENUM, OFF(network.conv_activation), "leaky_relu", NULL,
-     GPA_ACT_NAMES, NULL, "activation after each convolution"},
-    {"network", "dropout", GPA_PT_REAL, OFF(network.dropout), "0.0", "[0, 1)", NULL, NULL,
+    {"network", "conv_activation", GPA_PT_ENUM, AT(network.conv_activation), "leaky_relu", NULL,
+     CH(ACT), 0, "activation after each convolution"},
+    {"network", "dropout", GPA_PT_REAL, AT(network.dropout), "0.0", "[0, 1)", NULL, 0,
      "probability of zeroing each convolution output while phi is trained (never when the "
      "particles move); the kept ones are scaled by 1 / (1 - dropout)"},
-    {"network", "conditional", GPA_PT_BOOL, OFF(network.conditional), "false", NULL, NULL, NULL,
+    {"network", "conditional", GPA_PT_BOOL, AT(network.conditional), "false", NULL, NULL, 0,
      "one output per class: phi(x) is the output of x's class (labelled targets; particle i "
      "takes the class of target i mod M)"},
-    {"network", "class_normalization", GPA_PT_ENUM, OFF(network.class_normalization),
-     "per_class", NULL, GPA_CLASSNORM_NAMES, NULL,
+    {"network", "class_normalization", GPA_PT_ENUM, AT(network.class_normalization),
+     "per_class", NULL, CH(CLASSNORM), 0,
      "conditional phi: how the output layer [width][classes] is held at norm L^(1/layers): "
      "per_class (each class's column, so each class's phi has the bound L) or joint (the whole "
      "matrix, as the reference code; the classes then share the bound and move more slowly)"},
 
-    {"divergence", "kind", GPA_PT_ENUM, OFF(divergence.kind), "kl", NULL, GPA_DIV_NAMES, NULL,
+    {"divergence", "kind", GPA_PT_ENUM, AT(divergence.kind), "kl", NULL, CH(DIV), 0,
      "kl: KL, Donsker-Varadhan form; kl-lt: KL, Legendre form with trained nu; alpha: "
      "alpha-divergence (alpha > 1) with trained nu"},
-    {"divergence", "alpha", GPA_PT_REAL, OFF(divergence.alpha), "2.0", "(1, inf)", NULL, NULL,
+    {"divergence", "alpha", GPA_PT_REAL, AT(divergence.alpha), "2.0", "(1, inf)", NULL, 0,
      "alpha of the alpha-divergence (kind alpha only)"},
-    {"divergence", "L", GPA_PT_REAL, OFF(divergence.L), "1.0", "(0, inf]", NULL, NULL,
+    {"divergence", "L", GPA_PT_REAL, AT(divergence.L), "1.0", "(0, inf]", NULL, 0,
      "Lipschitz constant of phi (the particles' speed limit); .inf: unconstrained"},
 
-    {"optimizer", "kind", GPA_PT_ENUM, OFF(optimizer.kind), "adam", NULL, GPA_OPT_NAMES, NULL,
+    {"optimizer", "kind", GPA_PT_ENUM, AT(optimizer.kind), "adam", NULL, CH(OPT), 0,
      "gradient ascent on the objective: adam or plain sgd"},
-    {"optimizer", "lr", GPA_PT_REAL, OFF(optimizer.lr), "1.0e-3", "(0, inf)", NULL, NULL,
+    {"optimizer", "lr", GPA_PT_REAL, AT(optimizer.lr), "1.0e-3", "(0, inf)", NULL, 0,
      "learning rate"},
-    {"optimizer", "epochs", GPA_PT_INT, OFF(optimizer.epochs), "3", "[1, inf)", NULL, NULL,
+    {"optimizer", "epochs", GPA_PT_INT, AT(optimizer.epochs), "3", "[1, inf)", NULL, 0,
      "updates of phi per particle step (and per retrained Runge-Kutta stage)"},
-    {"optimizer", "beta1", GPA_PT_REAL, OFF(optimizer.beta1), "0.9", "[0, 1)", NULL, NULL,
+    {"optimizer", "beta1", GPA_PT_REAL, AT(optimizer.beta1), "0.9", "[0, 1)", NULL, 0,
      "adam: decay of the first moment"},
-    {"optimizer", "beta2", GPA_PT_REAL, OFF(optimizer.beta2), "0.999", "[0, 1)", NULL, NULL,
+    {"optimizer", "beta2", GPA_PT_REAL, AT(optimizer.beta2), "0.999", "[0, 1)", NULL, 0,
      "adam: decay of the second moment"},
-    {"optimizer", "eps", GPA_PT_REAL, OFF(optimizer.eps), "1.0e-8", "(0, inf)", NULL, NULL,
+    {"optimizer", "eps", GPA_PT_REAL, AT(optimizer.eps), "1.0e-8", "(0, inf)", NULL, 0,
      "adam: denominator guard"},
-    {"optimizer", "reset_moments", GPA_PT_BOOL, OFF(optimizer.reset_moments), "true", NULL,
-     NULL, NULL,
+    {"optimizer", "reset_moments", GPA_PT_BOOL, AT(optimizer.reset_moments), "true", NULL,
+     NULL, 0,
      "adam: restart the moments at every training call (each step and stage), as the "
      "reference code; false keeps them across steps"},
 
-    {"transport", "max_steps", GPA_PT_INT, OFF(transport.max_steps), "500", "[0, inf)", NULL,
-     NULL, "number of particle steps", 1},
-    {"transport", "dt", GPA_PT_REAL, OFF(transport.dt), "0.5", "(0, inf)", NULL, NULL,
+    {"transport", "max_steps", GPA_PT_INT, AT(transport.max_steps), "500", "[0, inf)", NULL,
+     0, "number of particle steps", 1},
+    {"transport", "dt", GPA_PT_REAL, AT(transport.dt), "0.5", "(0, inf)", NULL, 0,
      "time step: particles move by -dt grad phi, at most L dt per step"},
-    {"transport", "integrator", GPA_PT_ENUM, OFF(transport.integrator), "euler", NULL,
-     GPA_INT_NAMES, NULL, "time integrator (explicit Runge-Kutta tableau)"},
-    {"transport", "stages", GPA_PT_ENUM, OFF(transport.stages), "retrain", NULL,
-     GPA_STAGE_NAMES, NULL,
+    {"transport", "integrator", GPA_PT_ENUM, AT(transport.integrator), "euler", NULL,
+     CH(INT), 0, "time integrator (explicit Runge-Kutta tableau)"},
+    {"transport", "stages", GPA_PT_ENUM, AT(transport.stages), "retrain", NULL,
+     CH(STAGE), 0,
      "heun/rk4: retrain phi at every stage's positions (the reference scheme) or evaluate the "
      "step's phi at all stages (frozen, cheaper)"},
-    {"transport", "ke_tol", GPA_PT_REAL, OFF(transport.ke_tol), "0.0", "[0, inf)", NULL, NULL,
+    {"transport", "ke_tol", GPA_PT_REAL, AT(transport.ke_tol), "0.0", "[0, inf)", NULL, 0,
      "stop when the kinetic energy mean |grad phi|^2 falls below this (0: never)", 1},
-    {"transport", "div_tol", GPA_PT_REAL, OFF(transport.div_tol), "-.inf", "[-inf, inf)", NULL,
-     NULL, "stop when the divergence estimate falls below this (-.inf: never)", 1},
-    {"transport", "cfl_warn", GPA_PT_REAL, OFF(transport.cfl_warn), "0.25", "(0, inf]", NULL,
-     NULL,
+    {"transport", "div_tol", GPA_PT_REAL, AT(transport.div_tol), "-.inf", "[-inf, inf)", NULL,
+     0, "stop when the divergence estimate falls below this (-.inf: never)", 1},
+    {"transport", "cfl_warn", GPA_PT_REAL, AT(transport.cfl_warn), "0.25", "(0, inf]", NULL,
+     0,
      "warn when one step moves a particle further than this fraction of the target's spread "
      "(rms distance to its mean)", 1},
 
-    {"integrate", "source_file", GPA_PT_STRING, OFF(integrate.source_file), "\"\"", NULL, NULL,
-     NULL, "gpa integrate: HDF5 layout-v1 or AnnData .h5ad file of the source samples (rows of "
+    {"integrate", "source_file", GPA_PT_STRING, AT(integrate.source_file), "\"\"", NULL, NULL,
+     0, "gpa integrate: HDF5 layout-v1 or AnnData .h5ad file of the source samples (rows of "
      "/X: samples x genes)"},
-    {"integrate", "target_file", GPA_PT_STRING, OFF(integrate.target_file), "\"\"", NULL, NULL,
-     NULL, "file of the target samples; \"\": the source file (then select by batch); genes are "
+    {"integrate", "target_file", GPA_PT_STRING, AT(integrate.target_file), "\"\"", NULL, NULL,
+     0, "file of the target samples; \"\": the source file (then select by batch); genes are "
      "matched by id when the files differ"},
-    {"integrate", "source_batch", GPA_PT_INTLIST, OFF(integrate.source_batch), "[]", "[0, inf)",
-     NULL, NULL, "batch codes (obs column batch_key) of the source samples; []: all"},
-    {"integrate", "target_batch", GPA_PT_INTLIST, OFF(integrate.target_batch), "[]", "[0, inf)",
-     NULL, NULL, "batch codes of the target samples; []: all"},
-    {"integrate", "batch_key", GPA_PT_STRING, OFF(integrate.batch_key), "batch", NULL, NULL, NULL,
+    {"integrate", "source_batch", GPA_PT_INTLIST, AT(integrate.source_batch), "[]", "[0, inf)",
+     NULL, 0, "batch codes (obs column batch_key) of the source samples; []: all"},
+    {"integrate", "target_batch", GPA_PT_INTLIST, AT(integrate.target_batch), "[]", "[0, inf)",
+     NULL, 0, "batch codes of the target samples; []: all"},
+    {"integrate", "batch_key", GPA_PT_STRING, AT(integrate.batch_key), "batch", NULL, NULL, 0,
      "obs column of batch codes"},
-    {"integrate", "label_key", GPA_PT_STRING, OFF(integrate.label_key), "label", NULL, NULL, NULL,
+    {"integrate", "label_key", GPA_PT_STRING, AT(integrate.label_key), "label", NULL, NULL, 0,
      "obs column of labels: each label is transported by its own flow (\"\": one flow for all; "
      "samples with a missing label, code -1, are left out)"},
-    {"integrate", "components", GPA_PT_INT, OFF(integrate.components), "50", "[1, inf)", NULL,
-     NULL, "principal components k of the latent space (the default is lowered to samples - 1)"},
-    {"integrate", "latent_scale", GPA_PT_REAL, OFF(integrate.latent_scale), "10.0", "(0, inf)",
-     NULL, NULL, "latent coordinates are divided by this before transport (particle speeds are "
+    {"integrate", "components", GPA_PT_INT, AT(integrate.components), "50", "[1, inf)", NULL,
+     0, "principal components k of the latent space (the default is lowered to samples - 1)"},
+    {"integrate", "latent_scale", GPA_PT_REAL, AT(integrate.latent_scale), "10.0", "(0, inf)",
+     NULL, 0, "latent coordinates are divided by this before transport (particle speeds are "
      "at most L)"},
-    {"integrate", "pca", GPA_PT_ENUM, OFF(integrate.pca), "auto", NULL, GPA_PCA_NAMES, NULL,
+    {"integrate", "pca", GPA_PT_ENUM, AT(integrate.pca), "auto", NULL, CH(PCA), 0,
      "dense: ScaLAPACK SVD; randomized: distributed randomized SVD; auto: dense when "
      "min(samples, genes) <= 4000 and samples * genes <= 5e7"},
-    {"integrate", "pca_oversample", GPA_PT_INT, OFF(integrate.pca_oversample), "10", "[0, inf)",
-     NULL, NULL, "randomized PCA: extra columns of the random test matrix"},
-    {"integrate", "pca_power_iterations", GPA_PT_INT, OFF(integrate.pca_power_iterations), "4",
-     "[0, 50]", NULL, NULL, "randomized PCA: power iterations"},
-    {"integrate", "keep_residual", GPA_PT_BOOL, OFF(integrate.keep_residual), "true", NULL, NULL,
-     NULL, "corrected sample = the sample moved by its latent displacement, keeping its part "
+    {"integrate", "pca_oversample", GPA_PT_INT, AT(integrate.pca_oversample), "10", "[0, inf)",
+     NULL, 0, "randomized PCA: extra columns of the random test matrix"},
+    {"integrate", "pca_power_iterations", GPA_PT_INT, AT(integrate.pca_power_iterations), "4",
+     "[0, 50]", NULL, 0, "randomized PCA: power iterations"},
+    {"integrate", "keep_residual", GPA_PT_BOOL, AT(integrate.keep_residual), "true", NULL, NULL,
+     0, "corrected sample = the sample moved by its latent displacement, keeping its part "
      "outside the latent space (false: the decoded latent point, as the paper)"},
-    {"integrate", "metric_samples", GPA_PT_INT, OFF(integrate.metric_samples), "2000", "[10, inf)",
-     NULL, NULL, "at most this many samples per set enter the report's distances and "
+    {"integrate", "metric_samples", GPA_PT_INT, AT(integrate.metric_samples), "2000", "[10, inf)",
+     NULL, 0, "at most this many samples per set enter the report's distances and "
      "neighbour statistics (a seeded random subset)"},
 
-    {"output", "file", GPA_PT_STRING, OFF(output.file), "\"\"", NULL, NULL, NULL,
+    {"output", "file", GPA_PT_STRING, AT(output.file), "\"\"", NULL, NULL, 0,
      "run file (HDF5); default: the deck's name with .h5, in the current directory"},
-    {"output", "trajectory_every", GPA_PT_INT, OFF(output.trajectory_every), "10", "[0, inf)",
-     NULL, NULL, "store all particle positions every this many steps (0: never)", 1},
-    {"output", "checkpoint_every", GPA_PT_INT, OFF(output.checkpoint_every), "0", "[0, inf)",
-     NULL, NULL, "write a restart checkpoint every this many steps, and at the end (0: only "
+    {"output", "trajectory_every", GPA_PT_INT, AT(output.trajectory_every), "10", "[0, inf)",
+     NULL, 0, "store all particle positions every this many steps (0: never)", 1},
+    {"output", "checkpoint_every", GPA_PT_INT, AT(output.checkpoint_every), "0", "[0, inf)",
+     NULL, 0, "write a restart checkpoint every this many steps, and at the end (0: only "
      "when stopped by a signal, the stop file or run.max_wall_time)", 1},
-    {"output", "progress_every", GPA_PT_INT, OFF(output.progress_every), "10", "[0, inf)", NULL,
-     NULL, "print a progress line every this many steps (0: never)", 1},
-    {"output", "checkpoint_file", GPA_PT_STRING, OFF(output.checkpoint_file), "\"\"", NULL, NULL,
-     NULL, "checkpoint file; default: RUN.ckpt.h5 beside the run file RUN.h5 (the previous one "
+    {"output", "progress_every", GPA_PT_INT, AT(output.progress_every), "10", "[0, inf)", NULL,
+     0, "print a progress line every this many steps (0: never)", 1},
+    {"output", "checkpoint_file", GPA_PT_STRING, AT(output.checkpoint_file), "\"\"", NULL, NULL,
+     0, "checkpoint file; default: RUN.ckpt.h5 beside the run file RUN.h5 (the previous one "
      "is kept as RUN.ckpt.prev.h5)", 1},
-    {"output", "stop_file", GPA_PT_STRING, OFF(output.stop_file), "\"\"", NULL, NULL, NULL,
+    {"output", "stop_file", GPA_PT_STRING, AT(output.stop_file), "\"\"", NULL, NULL, 0,
      "when this file appears the run writes a checkpoint and exits; default: RUN.stop beside "
      "the run file", 1},
-    {"output", "store_field", GPA_PT_ENUM, OFF(output.store_field), "auto", NULL, GPA_FIELD_NAMES,
-     NULL, "store phi's parameters for every step and stage in /field (the learned vector field "
+    {"output", "store_field", GPA_PT_ENUM, AT(output.store_field), "auto", NULL, CH(FIELD),
+     0, "store phi's parameters for every step and stage in /field (the learned vector field "
      "that `gpa transport` and `gpa sample` replay); auto: when it takes under 1 GiB"},
 };
 
+#undef AT
+#undef CH
+#undef K
+
 enum { N_KEYS = (int)(sizeof table / sizeof table[0]) };
-_Static_assert(N_KEYS <= 192, "struct gpa_deck holds at most 192 keys");
+_Static_assert((int)N_KEYS <= (int)GPA_DECK_MAX_KEYS, "struct gpa_deck holds the keys");
 
 static const char *const sections[] = {"run",       "source",     "target",    "generated",
                                        "network",   "divergence", "optimizer", "transport",
                                        "integrate", "output"};
-enum { N_SECTIONS = (int)(sizeof sections / sizeof sections[0]) };
+enum { N_SECTIONS = COUNT(sections) };
+static const struct choices section_list = {sections, N_SECTIONS};
 
 /* ------------------------------------------------------------------------- small helpers */
 
-const char *gpa_choice_name(const char *choices, int value) {
-  static char ring[8][64]; /* several names may appear in one printf */
-  static int next;
-  char *name = ring[next++ % 8];
-  const char *s = choices;
-  for (int i = 0; i < value && s; i++) {
-    s = strchr(s, '|');
-    if (s) s++;
-  }
-  if (!s || value < 0) return "?";
-  size_t len = strcspn(s, "|");
-  if (len >= 64) len = 63;
-  memcpy(name, s, len);
-  name[len] = '\0';
-  return name;
+static const char *name_of(const struct choices *c, int value) {
+  return value >= 0 && value < c->n ? c->names[value] : "?";
 }
 
-static int choice_index(const char *choices, const char *text) {
-  const char *s = choices;
-  size_t tl = strlen(text);
-  for (int i = 0; s; i++) {
-    size_t len = strcspn(s, "|");
-    if (len == tl && strncmp(s, text, len) == 0) return i;
-    s = strchr(s, '|');
-    if (s) s++;
-  }
+const char *gpa_choice_name(enum gpa_choice choice, int value) {
+  if ((int)choice < 0 || choice >= GPA_CHOICE_COUNT) return "?";
+  return name_of(&choice_lists[choice], value);
+}
+
+static int choice_index(const struct choices *c, const char *text) {
+  for (int v = 0; v < c->n; v++)
+    if (strcmp(c->names[v], text) == 0) return v;
   return -1;
 }
 
-/* Lists a "a|b|c" choice string as "a, b, c". */
-static void choices_text(const char *choices, char *out, size_t size) {
-  size_t j = 0;
-  for (const char *s = choices; *s && j + 3 < size; s++) {
-    if (*s == '|') {
-      out[j++] = ',';
-      out[j++] = ' ';
-    } else {
-      out[j++] = *s;
-    }
-  }
-  out[j] = '\0';
+/* Lists the names of c whose bit is set in `mask` as "a, b, c". */
+static void names_text(const struct choices *c, uint32_t mask, char *out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int v = 0; v < c->n && v < 32 && used < size; v++)
+    if (mask >> v & 1u)
+      used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", c->names[v]);
 }
 
 static int find_key(const char *section, const char *key) {
@@ -336,7 +379,8 @@ static void suggest_key(const char *section, const char *key, char *out, size_t 
     out[0] = '\0';
 }
 
-static void *field(struct gpa_params *p, int i) { return (char *)p + table[i].offset; }
+/* The member of p that key i sets. */
+static void *member_ptr(struct gpa_params *p, int i) { return (char *)p + table[i].offset; }
 
 const void *gpa_params_value(const struct gpa_params *p, int i) {
   return (const char *)p + table[i].offset;
@@ -347,7 +391,20 @@ const char *gpa_params_section(int i) { return table[i].section; }
 const char *gpa_params_key(int i) { return table[i].key; }
 enum gpa_ptype gpa_params_type(int i) { return table[i].type; }
 const char *gpa_params_enum_name(int i, int value) {
-  return gpa_choice_name(table[i].choices, value);
+  return table[i].choices ? name_of(table[i].choices, value) : "?";
+}
+
+/* Whether key i was set by the deck or an override. */
+static int set_by(const struct gpa_deck *d, int i) { return d->origin[i] != GPA_FROM_DEFAULT; }
+
+bool gpa_deck_is_set(const struct gpa_deck *d, const char *section_dot_key) {
+  const char *dot = strchr(section_dot_key, '.');
+  char section[64];
+  if (!dot || (size_t)(dot - section_dot_key) >= sizeof section) return false;
+  memcpy(section, section_dot_key, (size_t)(dot - section_dot_key));
+  section[dot - section_dot_key] = '\0';
+  const int i = find_key(section, dot + 1);
+  return i >= 0 && set_by(d, i);
 }
 
 /* ------------------------------------------------------------------------- scalars */
@@ -463,14 +520,7 @@ static int entry_error(const struct gpa_deck *d, int i, int entry, const char *f
   return rc;
 }
 
-/* Bytes of the char array behind string key i. */
-static size_t string_capacity(int i) {
-  const size_t off = table[i].offset;
-  if (off == OFF(source.dataset) || off == OFF(target.dataset)) return sizeof(((struct gpa_params *)0)->source.dataset);
-  if (off == OFF(integrate.batch_key) || off == OFF(integrate.label_key))
-    return sizeof(((struct gpa_params *)0)->integrate.batch_key);
-  return GPA_PATH_MAX;
-}
+/* ------------------------------------------------------------------------- setting keys */
 
 static const char *type_name(enum gpa_ptype t) {
   switch (t) {
@@ -484,101 +534,119 @@ static const char *type_name(enum gpa_ptype t) {
   return "?";
 }
 
+
+static int set_int(struct gpa_deck *d, int i, const char *text, int quoted) {
+  int64_t v;
+  char why[160];
+  if (quoted || parse_int(text, &v)) return key_error(d, i, "expected an integer, got '%s'", text);
+  if (!in_range(table[i].range, (double)v, why, sizeof why))
+    return key_error(d, i, "%s (got %s)", why, text);
+  *(int64_t *)member_ptr(&d->p, i) = v;
+  return GPA_OK;
+}
+
+static int set_real(struct gpa_deck *d, int i, const char *text, int quoted) {
+  double v;
+  char why[160];
+  if (quoted || parse_real(text, &v)) {
+    if (!quoted && (strstr(text, "nan") || strstr(text, "NaN") || strstr(text, "NAN")))
+      return key_error(d, i, "NaN is not allowed");
+    return key_error(d, i, "expected a number, got '%s'", text);
+  }
+  if (!in_range(table[i].range, v, why, sizeof why))
+    return key_error(d, i, "%s (got %s)", why, text);
+  *(double *)member_ptr(&d->p, i) = v;
+  return GPA_OK;
+}
+
+static int set_bool(struct gpa_deck *d, int i, const char *text, int quoted) {
+  bool v;
+  if (quoted || parse_bool(text, &v))
+    return key_error(d, i, "expected true or false, got '%s'", text);
+  *(bool *)member_ptr(&d->p, i) = v;
+  return GPA_OK;
+}
+
+static int set_enum(struct gpa_deck *d, int i, const char *text) {
+  const int v = choice_index(table[i].choices, text);
+  if (v < 0) {
+    char list[256];
+    names_text(table[i].choices, UINT32_MAX, list, sizeof list);
+    return key_error(d, i, "'%s' is not one of: %s", text, list);
+  }
+  *(int *)member_ptr(&d->p, i) = v;
+  return GPA_OK;
+}
+
+static int set_string(struct gpa_deck *d, int i, const char *text) {
+  const size_t cap = table[i].size; /* bytes of the char array */
+  if (strlen(text) >= cap) return key_error(d, i, "longer than %zu characters", cap - 1);
+  memcpy(member_ptr(&d->p, i), text, strlen(text) + 1);
+  return GPA_OK;
+}
+
+/* Appends an entry to `list`, the value of list key i being read: its text, or NULL when the
+ * entry is a YAML `what` ("list", "mapping") instead of a number. */
+static int list_push(struct gpa_deck *d, int i, struct gpa_int_list *list, const char *text,
+                     const char *what) {
+  int64_t v;
+  char why[160];
+  if (list->n == GPA_INT_LIST_MAX) return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
+  if (!text) return entry_error(d, i, list->n, "expected an integer, got a %s", what);
+  if (parse_int(text, &v)) return entry_error(d, i, list->n, "expected an integer, got '%s'", text);
+  if (!in_range(table[i].range, (double)v, why, sizeof why))
+    return entry_error(d, i, list->n, "%s (got %s)", why, text);
+  list->v[list->n++] = v;
+  return GPA_OK;
+}
+
+/* A list from the command line or a flow scalar: "32,32,32" or "[32, 32, 32]". */
+static int set_list_text(struct gpa_deck *d, int i, const char *text) {
+  struct gpa_int_list list = {0};
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", text);
+  char *s = buf;
+  while (isspace((unsigned char)*s)) s++;
+  if (*s == '[') {
+    s++;
+    char *close = strrchr(s, ']');
+    if (!close) return key_error(d, i, "expected a list of integers, got '%s'", text);
+    *close = '\0';
+  }
+  for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", "))
+    GPA_CHECK(list_push(d, i, &list, tok, NULL));
+  *(struct gpa_int_list *)member_ptr(&d->p, i) = list;
+  return GPA_OK;
+}
+
 /* Sets scalar key i from text.  `quoted`: the YAML scalar was quoted (so it is a string). */
 static int set_scalar(struct gpa_deck *d, int i, const char *text, int quoted) {
-  const struct pdef *k = &table[i];
-  char why[160];
-  switch (k->type) {
-  case GPA_PT_INT: {
-    int64_t v;
-    if (quoted || parse_int(text, &v))
-      return key_error(d, i, "expected an integer, got '%s'", text);
-    if (!in_range(k->range, (double)v, why, sizeof why))
-      return key_error(d, i, "%s (got %s)", why, text);
-    *(int64_t *)field(&d->p, i) = v;
-    return GPA_OK;
-  }
-  case GPA_PT_REAL: {
-    double v;
-    if (quoted || parse_real(text, &v)) {
-      if (!quoted && (strstr(text, "nan") || strstr(text, "NaN") || strstr(text, "NAN")))
-        return key_error(d, i, "NaN is not allowed");
-      return key_error(d, i, "expected a number, got '%s'", text);
-    }
-    if (!in_range(k->range, v, why, sizeof why)) return key_error(d, i, "%s (got %s)", why, text);
-    *(double *)field(&d->p, i) = v;
-    return GPA_OK;
-  }
-  case GPA_PT_BOOL: {
-    bool v;
-    if (quoted || parse_bool(text, &v))
-      return key_error(d, i, "expected true or false, got '%s'", text);
-    *(bool *)field(&d->p, i) = v;
-    return GPA_OK;
-  }
-  case GPA_PT_ENUM: {
-    int v = choice_index(k->choices, text);
-    if (v < 0) {
-      char list[256];
-      choices_text(k->choices, list, sizeof list);
-      return key_error(d, i, "'%s' is not one of: %s", text, list);
-    }
-    *(int *)field(&d->p, i) = v;
-    return GPA_OK;
-  }
-  case GPA_PT_STRING: {
-    size_t cap = string_capacity(i);
-    if (strlen(text) >= cap) return key_error(d, i, "longer than %zu characters", cap - 1);
-    memcpy(field(&d->p, i), text, strlen(text) + 1);
-    return GPA_OK;
-  }
-  case GPA_PT_INTLIST: {
-    /* From the command line or a flow scalar: "32,32,32" or "[32, 32, 32]". */
-    struct gpa_int_list list = {0};
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
-    char *s = buf;
-    while (isspace((unsigned char)*s)) s++;
-    if (*s == '[') {
-      s++;
-      char *close = strrchr(s, ']');
-      if (!close) return key_error(d, i, "expected a list of integers, got '%s'", text);
-      *close = '\0';
-    }
-    for (char *tok = strtok(s, ", "); tok; tok = strtok(NULL, ", ")) {
-      int64_t v;
-      if (list.n == GPA_INT_LIST_MAX)
-        return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
-      if (parse_int(tok, &v))
-        return entry_error(d, i, list.n, "expected an integer, got '%s'", tok);
-      if (!in_range(k->range, (double)v, why, sizeof why))
-        return entry_error(d, i, list.n, "%s (got %s)", why, tok);
-      list.v[list.n++] = v;
-    }
-    *(struct gpa_int_list *)field(&d->p, i) = list;
-    return GPA_OK;
-  }
+  switch (table[i].type) {
+  case GPA_PT_INT: return set_int(d, i, text, quoted);
+  case GPA_PT_REAL: return set_real(d, i, text, quoted);
+  case GPA_PT_BOOL: return set_bool(d, i, text, quoted);
+  case GPA_PT_ENUM: return set_enum(d, i, text);
+  case GPA_PT_STRING: return set_string(d, i, text);
+  case GPA_PT_INTLIST: return set_list_text(d, i, text);
   }
   return GPA_ERROR(GPA_ERR_INTERNAL, "unknown parameter type");
 }
 
-void gpa_params_default(struct gpa_params *p) {
+int gpa_params_default(struct gpa_params *p) {
   struct gpa_deck d;
   memset(&d, 0, sizeof d);
-  for (int i = 0; i < N_KEYS; i++) {
-    const char *def = table[i].def;
-    if (!strcmp(def, "\"\"")) def = "";
-    int rc = set_scalar(&d, i, def, 0);
-    (void)rc; /* the defaults are checked by the test suite (reference deck round trip) */
-  }
+  snprintf(d.path, sizeof d.path, "config.c key table"); /* a bad default is our bug */
+  for (int i = 0; i < N_KEYS; i++)
+    GPA_CHECK(set_scalar(&d, i, strcmp(table[i].def, "\"\"") == 0 ? "" : table[i].def, 0));
   *p = d.p;
+  return GPA_OK;
 }
 
-void gpa_deck_init(struct gpa_deck *deck) {
+int gpa_deck_init(struct gpa_deck *deck) {
   memset(deck, 0, sizeof *deck);
-  deck->n_keys = N_KEYS;
-  gpa_params_default(&deck->p);
   gpa_error_clear();
+  GPA_CHECK(gpa_params_default(&deck->p));
+  return GPA_OK;
 }
 
 /* ------------------------------------------------------------------------- YAML */
@@ -591,31 +659,21 @@ static int set_from_node(struct gpa_deck *d, int i, yaml_document_t *doc, yaml_n
                  node->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     if (k->type == GPA_PT_STRING || k->type == GPA_PT_ENUM) quoted = 0;
     if (k->type == GPA_PT_INTLIST && !*text) {
-      ((struct gpa_int_list *)field(&d->p, i))->n = 0;
+      ((struct gpa_int_list *)member_ptr(&d->p, i))->n = 0;
       return GPA_OK;
     }
     return set_scalar(d, i, text, quoted);
   }
   if (node->type == YAML_SEQUENCE_NODE && k->type == GPA_PT_INTLIST) {
     struct gpa_int_list list = {0};
-    char why[160];
     for (yaml_node_item_t *it = node->data.sequence.items.start;
          it < node->data.sequence.items.top; it++) {
-      yaml_node_t *item = yaml_document_get_node(doc, *it);
-      int64_t v;
-      if (list.n == GPA_INT_LIST_MAX)
-        return key_error(d, i, "at most %d entries", GPA_INT_LIST_MAX);
-      if (!item || item->type != YAML_SCALAR_NODE)
-        return entry_error(d, i, list.n, "expected an integer, got a %s",
-                           item && item->type == YAML_MAPPING_NODE ? "mapping" : "list");
-      const char *text = (const char *)item->data.scalar.value;
-      if (parse_int(text, &v))
-        return entry_error(d, i, list.n, "expected an integer, got '%s'", text);
-      if (!in_range(k->range, (double)v, why, sizeof why))
-        return entry_error(d, i, list.n, "%s (got %s)", why, text);
-      list.v[list.n++] = v;
+      const yaml_node_t *item = yaml_document_get_node(doc, *it);
+      const int scalar = item && item->type == YAML_SCALAR_NODE;
+      GPA_CHECK(list_push(d, i, &list, scalar ? (const char *)item->data.scalar.value : NULL,
+                          item && item->type == YAML_MAPPING_NODE ? "mapping" : "list"));
     }
-    *(struct gpa_int_list *)field(&d->p, i) = list;
+    *(struct gpa_int_list *)member_ptr(&d->p, i) = list;
     return GPA_OK;
   }
   return key_error(d, i, "expected %s, got a %s", type_name(k->type),
@@ -628,6 +686,53 @@ static int yaml_syntax_error(const char *path, const yaml_parser_t *parser) {
                    parser->context ? parser->context : "");
 }
 
+static int second_document(const char *path, size_t line) {
+  return GPA_ERROR(GPA_ERR_INPUT,
+                   "%s:%zu: a deck is one YAML document; found a second one (after a '---' or "
+                   "'...' line)",
+                   path, line);
+}
+
+/* What prescan has seen so far. */
+struct scan {
+  int depth, docs, content, done, ended;
+};
+
+/* Takes one YAML event of the prescan, and deletes it. */
+static int scan_event(struct scan *s, const char *path, yaml_event_t *ev) {
+  const size_t line = ev->start_mark.line + 1;
+  /* A document's root that is an empty plain scalar: nothing but `---` (or nothing). */
+  const int empty_root = ev->type == YAML_SCALAR_EVENT && s->depth == 0 &&
+                         ev->data.scalar.length == 0 && ev->data.scalar.plain_implicit;
+  const int opens = ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT;
+  int rc = GPA_OK;
+  switch (ev->type) {
+  case YAML_DOCUMENT_START_EVENT: s->docs++; break;
+  case YAML_DOCUMENT_END_EVENT: s->ended = 1; break;
+  case YAML_SEQUENCE_START_EVENT:
+  case YAML_MAPPING_START_EVENT:
+  case YAML_SCALAR_EVENT:
+  case YAML_ALIAS_EVENT:
+    if (s->docs > 1 && !empty_root) {
+      rc = second_document(path, line);
+      break;
+    }
+    if (!empty_root) s->content = 1;
+    if (opens && ++s->depth > GPA_DECK_MAX_DEPTH)
+      rc = GPA_ERROR(GPA_ERR_INPUT,
+                     "%s:%zu: nested more than %d levels deep; a deck is a mapping of sections "
+                     "of 'key: value' lines",
+                     path, line, GPA_DECK_MAX_DEPTH);
+    break;
+  case YAML_SEQUENCE_END_EVENT:
+  case YAML_MAPPING_END_EVENT: s->depth--; break;
+  case YAML_STREAM_END_EVENT: s->done = 1; break;
+  default: break;
+  }
+  yaml_event_delete(ev);
+  return rc;
+}
+
 /* Walks the deck's YAML events once before it is loaded, and refuses what the loader would
  * take too long over or silently drop: nesting deeper than GPA_DECK_MAX_DEPTH (libyaml's
  * scanner is quadratic in the depth of flow collections; the walk stops at the first level
@@ -638,58 +743,75 @@ static int prescan(const char *path, const char *text, size_t len) {
   if (!yaml_parser_initialize(&parser))
     return GPA_ERROR(GPA_ERR_NOMEM, "%s: cannot start the YAML parser", path);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-  int rc = GPA_OK, depth = 0, docs = 0, content = 0, done = 0, ended = 0;
-  while (rc == GPA_OK && !done) {
+  struct scan s = {0};
+  int rc = GPA_OK;
+  while (!s.done) {
     yaml_event_t ev;
     if (!yaml_parser_parse(&parser, &ev)) {
-      if (ended) /* e.g. `...` then more text: that is a second document */
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a deck is one YAML document; found a second one "
-                       "(after a '---' or '...' line)", path, parser.problem_mark.line + 1);
-      else
-        rc = yaml_syntax_error(path, &parser);
-      break;
+      /* e.g. `...` then more text: that is a second document */
+      rc = s.ended ? second_document(path, parser.problem_mark.line + 1)
+                   : yaml_syntax_error(path, &parser);
+      goto done;
     }
-    const size_t line = ev.start_mark.line + 1;
-    /* A document's root that is an empty plain scalar: nothing but `---` (or nothing). */
-    const int empty_root = ev.type == YAML_SCALAR_EVENT && depth == 0 &&
-                           ev.data.scalar.length == 0 && ev.data.scalar.plain_implicit;
-    switch (ev.type) {
-    case YAML_DOCUMENT_START_EVENT: docs++; break;
-    case YAML_DOCUMENT_END_EVENT: ended = 1; break;
-    case YAML_SEQUENCE_START_EVENT:
-    case YAML_MAPPING_START_EVENT:
-    case YAML_SCALAR_EVENT:
-    case YAML_ALIAS_EVENT:
-      if (docs > 1 && !empty_root) {
-        rc = GPA_ERROR(GPA_ERR_INPUT,
-                       "%s:%zu: a deck is one YAML document; found a second one (after a "
-                       "'---' or '...' line)",
-                       path, line);
-        break;
-      }
-      if (!empty_root) content = 1;
-      if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
-        if (++depth > GPA_DECK_MAX_DEPTH)
-          rc = GPA_ERROR(GPA_ERR_INPUT,
-                         "%s:%zu: nested more than %d levels deep; a deck is a mapping of "
-                         "sections of 'key: value' lines",
-                         path, line, GPA_DECK_MAX_DEPTH);
-      }
-      break;
-    case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT: depth--; break;
-    case YAML_STREAM_END_EVENT: done = 1; break;
-    default: break;
-    }
-    yaml_event_delete(&ev);
+    GPA_CHECK_GOTO(rc, scan_event(&s, path, &ev), done);
   }
-  yaml_parser_delete(&parser);
-  if (rc == GPA_OK && !content)
+  if (!s.content)
     rc = GPA_ERROR(GPA_ERR_INPUT,
                    "%s: the deck is empty (`{}` is a deck of defaults; `gpa reference` lists "
                    "every key)",
                    path);
+done:
+  yaml_parser_delete(&parser);
   return rc;
+}
+
+/* One `key: value` line of section `sname`. */
+static int parse_key(struct gpa_deck *d, const char *path, yaml_document_t *doc,
+                     const char *sname, const yaml_node_pair_t *kp) {
+  yaml_node_t *kk = yaml_document_get_node(doc, kp->key);
+  yaml_node_t *kv = yaml_document_get_node(doc, kp->value);
+  const size_t line = kk->start_mark.line + 1;
+  if (kk->type != YAML_SCALAR_NODE)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a key must be a plain word", path, line);
+  const char *kname = (const char *)kk->data.scalar.value;
+  const int i = find_key(sname, kname);
+  if (i < 0) {
+    char hint[128];
+    suggest_key(sname, kname, hint, sizeof hint);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: unknown key%s", path, line, sname, kname,
+                     hint);
+  }
+  if (d->origin[i] == GPA_FROM_DECK)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: set twice (first on line %d)", path, line,
+                     sname, kname, d->line[i]);
+  d->origin[i] = GPA_FROM_DECK;
+  d->line[i] = (int)line;
+  return set_from_node(d, i, doc, kv);
+}
+
+/* One `section:` of the deck's mapping, with its keys. */
+static int parse_section(struct gpa_deck *d, const char *path, yaml_document_t *doc,
+                         const yaml_node_pair_t *sp) {
+  yaml_node_t *sk = yaml_document_get_node(doc, sp->key);
+  yaml_node_t *sv = yaml_document_get_node(doc, sp->value);
+  const size_t sline = sk->start_mark.line + 1;
+  if (sk->type != YAML_SCALAR_NODE)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a section name must be a plain word", path, sline);
+  const char *sname = (const char *)sk->data.scalar.value;
+  if (find_section(sname) < 0) {
+    char list[256];
+    names_text(&section_list, UINT32_MAX, list, sizeof list);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: unknown section '%s' (sections: %s)", path, sline,
+                     sname, list);
+  }
+  if (sv->type == YAML_SCALAR_NODE && sv->data.scalar.length == 0) return GPA_OK; /* "run:" */
+  if (sv->type != YAML_MAPPING_NODE)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: section '%s' must hold 'key: value' lines", path,
+                     sline, sname);
+  for (const yaml_node_pair_t *kp = sv->data.mapping.pairs.start; kp < sv->data.mapping.pairs.top;
+       kp++)
+    GPA_CHECK(parse_key(d, path, doc, sname, kp));
+  return GPA_OK;
 }
 
 int gpa_deck_parse(struct gpa_deck *d, const char *path, const char *text, size_t len) {
@@ -703,69 +825,21 @@ int gpa_deck_parse(struct gpa_deck *d, const char *path, const char *text, size_
     return GPA_ERROR(GPA_ERR_NOMEM, "%s: cannot start the YAML parser", path);
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &doc)) {
-    int rc = yaml_syntax_error(path, &parser);
+    const int rc = yaml_syntax_error(path, &parser);
     yaml_parser_delete(&parser);
     return rc;
   }
   int rc = GPA_OK;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  const yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root) goto done; /* not reached: prescan refuses an empty deck */
   if (root->type != YAML_MAPPING_NODE) {
     rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a deck is a mapping of sections (run:, source:, ...)",
                    path, root->start_mark.line + 1);
     goto done;
   }
-  for (yaml_node_pair_t *sp = root->data.mapping.pairs.start;
-       sp < root->data.mapping.pairs.top && rc == GPA_OK; sp++) {
-    yaml_node_t *sk = yaml_document_get_node(&doc, sp->key);
-    yaml_node_t *sv = yaml_document_get_node(&doc, sp->value);
-    size_t sline = sk->start_mark.line + 1;
-    if (sk->type != YAML_SCALAR_NODE) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a section name must be a plain word", path, sline);
-      break;
-    }
-    const char *sname = (const char *)sk->data.scalar.value;
-    if (find_section(sname) < 0) {
-      rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s:%zu: unknown section '%s' (sections: run, source, target, generated, "
-                     "network, divergence, optimizer, transport, integrate, output)",
-                     path, sline, sname);
-      break;
-    }
-    if (sv->type == YAML_SCALAR_NODE && sv->data.scalar.length == 0) continue; /* "run:" */
-    if (sv->type != YAML_MAPPING_NODE) {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: section '%s' must hold 'key: value' lines", path,
-                     sline, sname);
-      break;
-    }
-    for (yaml_node_pair_t *kp = sv->data.mapping.pairs.start;
-         kp < sv->data.mapping.pairs.top && rc == GPA_OK; kp++) {
-      yaml_node_t *kk = yaml_document_get_node(&doc, kp->key);
-      yaml_node_t *kv = yaml_document_get_node(&doc, kp->value);
-      size_t line = kk->start_mark.line + 1;
-      if (kk->type != YAML_SCALAR_NODE) {
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: a key must be a plain word", path, line);
-        break;
-      }
-      const char *kname = (const char *)kk->data.scalar.value;
-      int i = find_key(sname, kname);
-      if (i < 0) {
-        char hint[128];
-        suggest_key(sname, kname, hint, sizeof hint);
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: unknown key%s", path, line, sname, kname,
-                       hint);
-        break;
-      }
-      if (d->origin[i] == GPA_FROM_DECK) {
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: set twice (first on line %d)", path, line,
-                       sname, kname, d->line[i]);
-        break;
-      }
-      d->origin[i] = GPA_FROM_DECK;
-      d->line[i] = (int)line;
-      rc = set_from_node(d, i, &doc, kv);
-    }
-  }
+  for (const yaml_node_pair_t *sp = root->data.mapping.pairs.start;
+       sp < root->data.mapping.pairs.top; sp++)
+    GPA_CHECK_GOTO(rc, parse_section(d, path, &doc, sp), done);
 done:
   yaml_document_delete(&doc);
   yaml_parser_delete(&parser);
@@ -798,9 +872,8 @@ int gpa_deck_override(struct gpa_deck *d, const char *assignment) {
   return set_scalar(d, i, eq + 1, 0);
 }
 
-/* ------------------------------------------------------------------------- validation */
 
-static int set_by(const struct gpa_deck *d, int i) { return d->origin[i] != GPA_FROM_DEFAULT; }
+/* ------------------------------------------------------------------------- validation */
 
 /* Whether key i means anything with the kinds chosen in p (source/target keys of other kinds
  * and divergence.alpha of the KL forms do not). */
@@ -808,9 +881,7 @@ static int applies(const struct gpa_params *p, int i) {
   if (table[i].kinds) {
     const struct gpa_dist_params *q = strcmp(table[i].section, "source") == 0 ? &p->source
                                                                                : &p->target;
-    char kind[64];
-    snprintf(kind, sizeof kind, "%s", gpa_choice_name(GPA_DIST_NAMES, q->kind));
-    return choice_index(table[i].kinds, kind) >= 0;
+    return q->kind >= 0 && q->kind < 32 && (table[i].kinds >> q->kind & 1u);
   }
   if (table[i].offset == OFF(divergence.alpha)) return p->divergence.kind == GPA_DIV_ALPHA;
   return 1;
@@ -825,11 +896,11 @@ static void warn_unused(struct gpa_deck *d, int i) {
     snprintf(where, sizeof where, "%s:%d: ", d->path, d->line[i]);
   else
     snprintf(where, sizeof where, "-P ");
-  const char *kind = table[i].kinds ? gpa_choice_name(GPA_DIST_NAMES,
+  const char *kind = table[i].kinds ? gpa_choice_name(GPA_CHOICE_DIST,
                                                       strcmp(table[i].section, "source") == 0
                                                           ? d->p.source.kind
                                                           : d->p.target.kind)
-                                    : gpa_choice_name(GPA_DIV_NAMES, d->p.divergence.kind);
+                                    : gpa_choice_name(GPA_CHOICE_DIV, d->p.divergence.kind);
   snprintf(d->warnings[d->n_warnings++], sizeof d->warnings[0],
            "%s%s.%s is ignored: not used by %s.kind '%s'", where, table[i].section, table[i].key,
            table[i].section, kind);
@@ -855,10 +926,10 @@ static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_param
     if (q->dim != 2 && q->dim != 3) return key_error(d, idim, "the carpet needs dim 2 or 3");
     break;
   case GPA_DIST_FASHION_MNIST:
-    if (set_by(d, idim) && q->dim != 784)
-      return key_error(d, idim, "Fashion-MNIST images have 784 pixels, not %lld",
-                       (long long)q->dim);
-    q->dim = 784;
+    if (set_by(d, idim) && q->dim != GPA_FASHION_PIXELS)
+      return key_error(d, idim, "Fashion-MNIST images have %d pixels, not %lld",
+                       GPA_FASHION_PIXELS, (long long)q->dim);
+    q->dim = GPA_FASHION_PIXELS;
     for (int j = 0; j < q->classes.n; j++)
       for (int k = 0; k < j; k++)
         if (q->classes.v[j] == q->classes.v[k])
@@ -875,7 +946,6 @@ static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_param
   }
   return GPA_OK;
 }
-
 static int check_network(struct gpa_deck *d) {
   struct gpa_params *p = &d->p;
   if (p->network.widths.n > GPA_MAX_HIDDEN)
@@ -940,6 +1010,7 @@ int gpa_deck_validate(struct gpa_deck *d) {
 }
 
 static int values_equal(const struct gpa_params *a, const struct gpa_params *b, int i);
+static void value_text(const struct gpa_params *p, int i, char *out, size_t size);
 
 /* `gpa run` refuses a deck (or -P) that sets an integrate key to anything but its default: it
  * would ignore it and run the other sections.  Keys at their defaults (inputs/reference.yml,
@@ -947,7 +1018,7 @@ static int values_equal(const struct gpa_params *a, const struct gpa_params *b, 
 int gpa_deck_check_command(const struct gpa_deck *d, const char *command) {
   if (strcmp(command, "run") != 0) return GPA_OK;
   struct gpa_params def;
-  gpa_params_default(&def);
+  GPA_CHECK(gpa_params_default(&def));
   for (int i = 0; i < N_KEYS; i++) {
     if (strcmp(table[i].section, "integrate") != 0 || d->origin[i] == GPA_FROM_DEFAULT ||
         values_equal(&def, &d->p, i))
@@ -962,6 +1033,7 @@ int gpa_deck_check_command(const struct gpa_deck *d, const char *command) {
   return GPA_OK;
 }
 
+
 /* "1.6 PB": bytes in decimal units, three significant digits. */
 static void bytes_text(double bytes, char *out, size_t size) {
   static const char *const unit[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
@@ -971,6 +1043,56 @@ static void bytes_text(double bytes, char *out, size_t size) {
     u++;
   }
   snprintf(out, size, "%.3g %s", bytes, unit[u]);
+}
+
+/* One share of the memory a deck needs: the source, target and generated particles (each
+ * n x dim, split over the ranks), then phi. */
+struct mem_term {
+  double bytes; /* per rank */
+  int key;      /* the key named */
+  const char *what;
+  double n;
+};
+enum { MEM_NETWORK = 3, MEM_TERMS = 4 };
+
+/* The message for the largest term `big` of a deck that needs `total` bytes per rank, more
+ * than `node_bytes`. */
+static int memory_error(const struct gpa_deck *d, const struct mem_term *term, int big, int ranks,
+                        double dim, double total, double node_bytes) {
+  const struct gpa_params *p = &d->p;
+  char where[GPA_PATH_MAX + 32], need[32], have[32], all[32], what[400], share[96] = "";
+  int key = term[big].key;
+  if (big < MEM_NETWORK && d->origin[key] == GPA_FROM_DEFAULT) {
+    /* the dimension made it too large: name it when it was set */
+    int idim = find_key(p->target.dim && big == 1 ? "target" : "source", "dim");
+    if (d->origin[idim] != GPA_FROM_DEFAULT) key = idim;
+  }
+  key_where(d, key, where, sizeof where);
+  bytes_text(term[big].bytes * (big < MEM_NETWORK ? ranks : 1), need, sizeof need);
+  bytes_text(node_bytes, have, sizeof have);
+  bytes_text(total, all, sizeof all);
+  if (big < MEM_NETWORK) {
+    const char *dsec = big == 1 && p->target.dim ? "target" : "source";
+    snprintf(what, sizeof what, "%s.n x %s.dim = %.0f x %.0f", term[big].what, dsec, term[big].n,
+             dim);
+    if (ranks > 1) {
+      char each[32];
+      bytes_text(term[big].bytes, each, sizeof each);
+      snprintf(share, sizeof share, " (%s on each of %d ranks)", each, ranks);
+    }
+  } else {
+    char list[300];
+    value_text(p, key, list, sizeof list);
+    snprintf(what, sizeof what, "network.widths = %s with dim %.0f", list, dim);
+    snprintf(share, sizeof share, " (phi's parameters, gradient and Adam moments, on every rank)");
+  }
+  if (term[big].bytes >= node_bytes)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s%s needs %s%s, more than this node's %s of memory",
+                     where, what, need, share, have);
+  return GPA_ERROR(GPA_ERR_INPUT,
+                   "%s%s needs %s%s, and the deck %s per rank in all, more than this node's %s "
+                   "of memory",
+                   where, what, need, share, all, have);
 }
 
 int gpa_deck_check_memory(const struct gpa_deck *d, int ranks, double node_bytes) {
@@ -985,61 +1107,25 @@ int gpa_deck_check_memory(const struct gpa_deck *d, int ranks, double node_bytes
     params += in * w + w;
     in = w;
   }
-  params += in * (p->network.conditional ? 10 : 1) + 1;
-  struct {
-    double bytes; /* per rank */
-    int key;      /* the key named */
-    const char *what;
-    double n;
-  } term[4] = {
-      {8 * (double)p->source.n * dim / ranks, find_key("source", "n"), "source", (double)p->source.n},
-      {8 * (double)p->target.n * dim / ranks, find_key("target", "n"), "target", (double)p->target.n},
+  params += in * (p->network.conditional ? GPA_FASHION_CLASSES : 1) + 1;
+  const struct mem_term term[MEM_TERMS] = {
+      {8 * (double)p->source.n * dim / ranks, find_key("source", "n"), "source",
+       (double)p->source.n},
+      {8 * (double)p->target.n * dim / ranks, find_key("target", "n"), "target",
+       (double)p->target.n},
       {8 * (double)p->generated.n * dim / ranks, find_key("generated", "n"), "generated",
        (double)p->generated.n},
-      {8 * 4 * params, find_key("network", "widths"), "network", 0},
+      [MEM_NETWORK] = {8 * 4 * params, find_key("network", "widths"), "network", 0},
   };
   double total = 0;
   int big = 0;
-  for (int t = 0; t < 4; t++) {
+  for (int t = 0; t < MEM_TERMS; t++) {
     total += term[t].bytes;
     if (term[t].bytes > term[big].bytes) big = t;
   }
   if (!(total > node_bytes)) return GPA_OK;
-  char where[GPA_PATH_MAX + 32], need[32], have[32], all[32], what[400], share[96] = "";
-  int key = term[big].key;
-  if (big < 3 && d->origin[key] == GPA_FROM_DEFAULT) {
-    /* the dimension made it too large: name it when it was set */
-    int idim = find_key(p->target.dim && big == 1 ? "target" : "source", "dim");
-    if (d->origin[idim] != GPA_FROM_DEFAULT) key = idim;
-  }
-  key_where(d, key, where, sizeof where);
-  bytes_text(term[big].bytes * (big < 3 ? ranks : 1), need, sizeof need);
-  bytes_text(node_bytes, have, sizeof have);
-  bytes_text(total, all, sizeof all);
-  if (big < 3) {
-    const char *dsec = big == 1 && p->target.dim ? "target" : "source";
-    snprintf(what, sizeof what, "%s.n x %s.dim = %.0f x %.0f", term[big].what, dsec, term[big].n,
-             dim);
-    if (ranks > 1) {
-      char each[32];
-      bytes_text(term[big].bytes, each, sizeof each);
-      snprintf(share, sizeof share, " (%s on each of %d ranks)", each, ranks);
-    }
-  } else {
-    char list[300];
-    gpa_params_value_text(p, key, list, sizeof list);
-    snprintf(what, sizeof what, "network.widths = %s with dim %.0f", list, dim);
-    snprintf(share, sizeof share, " (phi's parameters, gradient and Adam moments, on every rank)");
-  }
-  if (term[big].bytes >= node_bytes)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s%s needs %s%s, more than this node's %s of memory",
-                     where, what, need, share, have);
-  return GPA_ERROR(GPA_ERR_INPUT,
-                   "%s%s needs %s%s, and the deck %s per rank in all, more than this node's %s "
-                   "of memory",
-                   where, what, need, share, all, have);
+  return memory_error(d, term, big, ranks, dim, total, node_bytes);
 }
-
 /* ------------------------------------------------------------------------- restart */
 
 static int values_equal(const struct gpa_params *a, const struct gpa_params *b, int i) {
@@ -1069,8 +1155,8 @@ int gpa_params_restart_check(const struct gpa_params *ckpt, const struct gpa_par
     if (!applies(ckpt, i) && !applies(now, i)) continue;
     if (values_equal(ckpt, now, i)) continue;
     char was[300], is[300];
-    gpa_params_value_text(ckpt, i, was, sizeof was);
-    gpa_params_value_text(now, i, is, sizeof is);
+    value_text(ckpt, i, was, sizeof was);
+    value_text(now, i, is, sizeof is);
     if (!table[i].may_change)
       return GPA_ERROR(GPA_ERR_INPUT,
                        "restart: %s.%s is %s in the checkpoint but %s now; it defines the problem "
@@ -1115,7 +1201,7 @@ static void print_value(FILE *out, const struct gpa_params *p, int i) {
   case GPA_PT_INT: fprintf(out, "%lld", (long long)*(const int64_t *)v); break;
   case GPA_PT_REAL: print_real(out, *(const double *)v); break;
   case GPA_PT_BOOL: fputs(*(const bool *)v ? "true" : "false", out); break;
-  case GPA_PT_ENUM: fputs(gpa_choice_name(table[i].choices, *(const int *)v), out); break;
+  case GPA_PT_ENUM: fputs(name_of(table[i].choices, *(const int *)v), out); break;
   case GPA_PT_STRING: print_string(out, (const char *)v); break;
   case GPA_PT_INTLIST: {
     const struct gpa_int_list *l = v;
@@ -1127,7 +1213,9 @@ static void print_value(FILE *out, const struct gpa_params *p, int i) {
   }
 }
 
-void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t size) {
+
+/* The value of key i as deck text, e.g. "0.5" or "[32, 32]". */
+static void value_text(const struct gpa_params *p, int i, char *out, size_t size) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
@@ -1140,6 +1228,7 @@ void gpa_params_value_text(const struct gpa_params *p, int i, char *out, size_t 
   snprintf(out, size, "%s", text);
   free(text);
 }
+
 
 /* A file distribution whose n or dim is not set yet (0: all rows, the file's columns; resolved
  * when the file is read): the dump leaves the key out, so that it reads back as the same deck. */
@@ -1183,9 +1272,9 @@ static void print_wrapped(FILE *out, const char *text) {
   }
 }
 
-void gpa_params_reference(FILE *out) {
+int gpa_params_reference(FILE *out) {
   struct gpa_params p;
-  gpa_params_default(&p);
+  GPA_CHECK(gpa_params_default(&p));
   fputs("# gpa input deck reference: every key with its default.\n"
         "# Generated by `gpa reference`; a test checks that this file matches it.\n"
         "# A deck sets only what differs from these defaults; `gpa run DECK.yml -P "
@@ -1200,14 +1289,14 @@ void gpa_params_reference(FILE *out) {
       print_wrapped(out, line);
       if (table[i].choices) {
         char list[256];
-        choices_text(table[i].choices, list, sizeof list);
+        names_text(table[i].choices, UINT32_MAX, list, sizeof list);
         snprintf(line, sizeof line, "one of: %s", list);
         print_wrapped(out, line);
       }
       if (table[i].range) fprintf(out, "  # range: %s\n", table[i].range);
       if (table[i].kinds) {
         char list[256];
-        choices_text(table[i].kinds, list, sizeof list);
+        names_text(&choice_lists[GPA_CHOICE_DIST], table[i].kinds, list, sizeof list);
         fprintf(out, "  # used by kind: %s\n", list);
       }
       /* Keys of other kinds are shown commented out, so the file is a valid deck. */
@@ -1216,4 +1305,5 @@ void gpa_params_reference(FILE *out) {
       fputc('\n', out);
     }
   }
+  return GPA_OK;
 }

@@ -61,7 +61,6 @@ void gpa_error_set_message(int code, const char *msg) {
 }
 
 const char *gpa_error_message(void) { return err.message; }
-int gpa_error_code(void) { return err.code; }
 const char *gpa_error_trace_text(void) { return err.trace; }
 
 void gpa_error_clear(void) {

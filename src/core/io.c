@@ -1,5 +1,6 @@
-/* Parallel HDF5 files: create/open, rows split across ranks, replicated data, extendible
- * series, attributes, and input datasets. */
+/* Parallel HDF5 files (io.h): create/open, the staged write, rows split across ranks,
+ * replicated data, extendible series and attributes; the free-space check and the commit of
+ * a staged file.  The single-process files are in io_serial.c. */
 #include "gpa/io.h"
 
 #include <errno.h>
@@ -11,12 +12,8 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <yaml.h>
-#include <zlib.h>
 
-#include "gpa/linalg.h"
-#include "gpa_config.h"
-#include "version.h"
+#include "io_internal.h"
 
 /* ------------------------------------------------------------------------- errors */
 
@@ -25,11 +22,36 @@ static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
   return 0;
 }
 
+void gpa_io_innermost(char buf[256]) {
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+int gpa_io_path_exists(hid_t file, const char *name) {
+  char buf[GPA_PATH_MAX];
+  const size_t len = strlen(name);
+  if (len == 0 || len >= sizeof buf) return 0;
+  memcpy(buf, name, len + 1);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      const char c = *p;
+      *p = '\0';
+      const htri_t e = H5Lexists(file, buf, H5P_DEFAULT);
+      if (e <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+      }
+      if (c == '\0') return 1;
+      *p = c;
+    }
+  }
+}
+
 /* Records "what (HDF5: innermost message of HDF5's error stack)". */
 static int h5_fail(const char *file, int line, const char *what) {
-  char detail[256] = "";
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, detail);
-  H5Eclear2(H5E_DEFAULT);
+  char detail[256];
+  gpa_io_innermost(detail);
   if (detail[0]) return gpa_error_at(file, line, GPA_ERR_IO, "%s (HDF5: %s)", what, detail);
   return gpa_error_at(file, line, GPA_ERR_IO, "%s", what);
 }
@@ -44,32 +66,34 @@ static int h5_fail(const char *file, int line, const char *what) {
  * usually ends in an ordinary error before any write. */
 static int h5_write_fail(const struct gpa_h5 *f, const char *file, int line, const char *what) {
   int rc = h5_fail(file, line, what), size = 1;
-  MPI_Comm_size(f->comm, &size);
+  if (MPI_Comm_size(f->comm, &size) != MPI_SUCCESS) size = 1;
   char where[32] = "";
   if (size > 1) snprintf(where, sizeof where, " (rank %d)", f->rank);
-  fprintf(stderr, "error: %s%s; stopped: the last checkpoint and the run file up to it are "
-                  "kept\n", gpa_error_message(), where);
+  fprintf(stderr,
+          "error: %s%s; stopped: the last checkpoint and the run file up to it are "
+          "kept\n",
+          gpa_error_message(), where);
   fflush(stderr);
   MPI_Abort(f->comm, GPA_ERR_IO);
   return rc;
 }
 
-#define H5_WTRY(f, expr, ...)                                                             \
-  do {                                                                                    \
-    if ((expr) < 0) {                                                                     \
-      char what_[1600];                                                                   \
-      snprintf(what_, sizeof what_, __VA_ARGS__);                                         \
-      return h5_write_fail((f), __FILE__, __LINE__, what_);                               \
-    }                                                                                     \
+#define H5_WTRY(f, expr, ...)                               \
+  do {                                                      \
+    if ((expr) < 0) {                                       \
+      char what_[1600];                                     \
+      snprintf(what_, sizeof what_, __VA_ARGS__);           \
+      return h5_write_fail((f), __FILE__, __LINE__, what_); \
+    }                                                       \
   } while (0)
 
-#define H5_TRY(expr, ...)                                                                 \
-  do {                                                                                    \
-    if ((expr) < 0) {                                                                     \
-      char what_[1600];                                                                   \
-      snprintf(what_, sizeof what_, __VA_ARGS__);                                         \
-      return h5_fail(__FILE__, __LINE__, what_);                                          \
-    }                                                                                     \
+#define H5_TRY(expr, ...)                         \
+  do {                                            \
+    if ((expr) < 0) {                             \
+      char what_[1600];                           \
+      snprintf(what_, sizeof what_, __VA_ARGS__); \
+      return h5_fail(__FILE__, __LINE__, what_);  \
+    }                                             \
   } while (0)
 
 void gpa_io_setup(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
@@ -82,7 +106,8 @@ const char *gpa_io_hdf5_version(void) {
   return text;
 }
 
-void gpa_fsync_path(const char *path, int directory) {
+/* Rank 0: fsync a file or a directory (after a rename). */
+static void fsync_path(const char *path, int directory) {
   int fd = open(path, directory ? O_RDONLY : O_RDWR);
   if (fd >= 0) {
     fsync(fd);
@@ -94,12 +119,9 @@ void gpa_fsync_path(const char *path, int directory) {
 static void dir_of(const char *path, char *dir, size_t size) {
   snprintf(dir, size, "%s", path);
   char *slash = strrchr(dir, '/');
-  if (!slash)
-    snprintf(dir, size, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
+  if (!slash) snprintf(dir, size, ".");
+  else if (slash == dir) dir[1] = '\0';
+  else *slash = '\0';
 }
 
 int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char *what) {
@@ -121,50 +143,21 @@ int gpa_io_space_check(MPI_Comm comm, const char *path, double bytes, const char
     return GPA_ERROR(GPA_ERR_IO, "%s: %.1f MB free, but %s needs about %.1f MB", path,
                      have[0] / 1e6, what, bytes / 1e6);
   if (have[1] < bytes)
-    return GPA_ERROR(GPA_ERR_IO, "%s: the file-size limit (ulimit -f) is %.1f MB, but %s "
-                     "needs about %.1f MB", path, have[1] / 1e6, what, bytes / 1e6);
+    return GPA_ERROR(GPA_ERR_IO,
+                     "%s: the file-size limit (ulimit -f) is %.1f MB, but %s "
+                     "needs about %.1f MB",
+                     path, have[1] / 1e6, what, bytes / 1e6);
   return GPA_OK;
 }
 
 int gpa_io_commit(const char *tmp, const char *path) {
-  gpa_fsync_path(tmp, 0);
+  fsync_path(tmp, 0);
   if (rename(tmp, path) != 0)
     return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
   char dir[GPA_PATH_MAX + 32];
   dir_of(path, dir, sizeof dir);
-  gpa_fsync_path(dir, 1);
+  fsync_path(dir, 1);
   return GPA_OK;
-}
-
-/* Opens attribute obj/name of a file open in one process, or returns < 0 (stack cleared). */
-static hid_t peek_attr(hid_t file, const char *obj, const char *name) {
-  hid_t a = H5Aexists_by_name(file, obj, name, H5P_DEFAULT) > 0
-                ? H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT)
-                : -1;
-  H5Eclear2(H5E_DEFAULT);
-  return a;
-}
-
-int gpa_h5_peek_i64(hid_t file, const char *obj, const char *name, int64_t *v) {
-  hid_t a = peek_attr(file, obj, name);
-  int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
-  if (a >= 0) H5Aclose(a);
-  H5Eclear2(H5E_DEFAULT);
-  return ok;
-}
-
-int gpa_h5_peek_text(hid_t file, const char *obj, const char *name, char **out) {
-  *out = NULL;
-  hid_t a = peek_attr(file, obj, name), type = a >= 0 ? H5Aget_type(a) : -1;
-  size_t len = type >= 0 && H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) <= 0
-                   ? H5Tget_size(type)
-                   : 0;
-  if (len > 0 && gpa_alloc(out, len + 1) == GPA_OK && H5Aread(a, type, *out) < 0) gpa_free(out);
-  if (type >= 0) H5Tclose(type);
-  if (a >= 0) H5Aclose(a);
-  H5Eclear2(H5E_DEFAULT);
-  gpa_error_clear(); /* a failed allocation here only means "not read" */
-  return *out != NULL;
 }
 
 /* ------------------------------------------------------------------------- files */
@@ -172,10 +165,12 @@ int gpa_h5_peek_text(hid_t file, const char *obj, const char *name, char **out) 
 static hid_t mpio_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return fapl;
-  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  H5Pset_alignment(fapl, 64 * 1024, 1024 * 1024);
-  H5Pset_all_coll_metadata_ops(fapl, 1);
-  H5Pset_coll_metadata_write(fapl, 1);
+  if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0 ||
+      H5Pset_alignment(fapl, 64 * 1024, 1024 * 1024) < 0 ||
+      H5Pset_all_coll_metadata_ops(fapl, 1) < 0 || H5Pset_coll_metadata_write(fapl, 1) < 0) {
+    H5Pclose(fapl);
+    return -1;
+  }
   return fapl;
 }
 
@@ -191,7 +186,8 @@ static int h5_init(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
 static int h5_finish_open(struct gpa_h5 *f) {
   f->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5_TRY(f->dxpl, "%s: cannot create a transfer list", f->path);
-  H5Pset_dxpl_mpio(f->dxpl, H5FD_MPIO_COLLECTIVE);
+  H5_TRY(H5Pset_dxpl_mpio(f->dxpl, H5FD_MPIO_COLLECTIVE), "%s: cannot set collective transfers",
+         f->path);
   return GPA_OK;
 }
 
@@ -202,10 +198,8 @@ int gpa_h5_create(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
   int err = 0;
   if (f->rank == 0) {
     int fd = open(path, O_WRONLY | O_CREAT, 0644);
-    if (fd < 0)
-      err = errno;
-    else
-      close(fd);
+    if (fd < 0) err = errno;
+    else close(fd);
   }
   GPA_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   if (err) return GPA_ERROR(GPA_ERR_IO, "%s: cannot create: %s", path, strerror(err));
@@ -217,8 +211,7 @@ int gpa_h5_create(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
   return h5_finish_open(f);
 }
 
-int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
-                const char *what) {
+int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable, const char *what) {
   GPA_CHECK(h5_init(f, comm, path));
   /* Rank 0 looks first, so that a missing or foreign file is one clear message. */
   int err = 0, is_h5 = 1;
@@ -243,11 +236,12 @@ int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
   }
   int hdr[3] = {err, is_h5, readable};
   GPA_MPI(MPI_Bcast(hdr, 3, MPI_INT, 0, comm));
-  if (hdr[0]) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(hdr[0]));
+  if (hdr[0])
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(hdr[0]));
   if (!hdr[1]) return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
   if (!hdr[2])
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
-                     what, path);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)", what,
+                     path);
   hid_t fapl = mpio_fapl(comm);
   H5_TRY(fapl, "cannot create a file access list");
   f->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
@@ -258,8 +252,8 @@ int gpa_h5_open(struct gpa_h5 *f, MPI_Comm comm, const char *path, int writable,
   if (!all_ok) {
     if (f->file >= 0) H5Fclose(f->file);
     f->file = -1;
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
-                     what, path);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)", what,
+                     path);
   }
   return h5_finish_open(f);
 }
@@ -278,18 +272,19 @@ int gpa_h5_close(struct gpa_h5 *f) {
 
 int gpa_h5_create_staged(struct gpa_h5 *f, MPI_Comm comm, const char *path) {
   char tmp[sizeof f->path];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    GPA_CHECK(h5_init(f, comm, "")); /* gpa_h5_close_staged: nothing to close or remove */
     return GPA_ERROR(GPA_ERR_INPUT, "%s: the path is too long", path);
+  }
   GPA_CHECK(gpa_h5_create(f, comm, tmp));
   snprintf(f->final, sizeof f->final, "%s", path);
   return GPA_OK;
 }
 
 int gpa_h5_close_staged(struct gpa_h5 *f, int rc) {
-  int crc = f->file >= 0 ? gpa_h5_close(f) : GPA_OK;
-  if (rc == GPA_OK) rc = crc;
-  rc = gpa_comm_agree(f->comm, rc);
-  if (rc != GPA_OK && f->rank == 0) unlink(f->path);
+  const int crc = f->file >= 0 ? gpa_h5_close(f) : GPA_OK;
+  rc = gpa_comm_agree(f->comm, rc != GPA_OK ? rc : crc); /* the first failure */
+  if (rc != GPA_OK && f->rank == 0 && f->path[0]) unlink(f->path);
   return rc;
 }
 
@@ -307,29 +302,19 @@ int gpa_h5_flush(struct gpa_h5 *f) {
   return GPA_OK;
 }
 
-int gpa_h5_exists(struct gpa_h5 *f, const char *name) {
-  /* Every component must exist for H5Lexists on the full path to be valid. */
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", name);
-  for (char *p = buf + 1; ; p++) {
-    if (*p == '/' || *p == '\0') {
-      char c = *p;
-      *p = '\0';
-      htri_t e = H5Lexists(f->file, buf, H5P_DEFAULT);
-      if (e <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return 0;
-      }
-      if (c == '\0') break;
-      *p = c;
-    }
+int gpa_h5_exists(struct gpa_h5 *f, const char *name) { return gpa_io_path_exists(f->file, name); }
+
+int gpa_h5_delete(struct gpa_h5 *f, const char *name) {
+  if (!gpa_h5_exists(f, name)) return GPA_OK;
+  if (H5Ldelete(f->file, name, H5P_DEFAULT) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot remove %s", f->path, name);
   }
-  return 1;
+  return GPA_OK;
 }
 
 int gpa_h5_shape(struct gpa_h5 *f, const char *name, int *ndims, int64_t dims[3]) {
-  if (!gpa_h5_exists(f, name))
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: no dataset %s", f->path, name);
+  if (!gpa_h5_exists(f, name)) return GPA_ERROR(GPA_ERR_INPUT, "%s: no dataset %s", f->path, name);
   hid_t d = H5Dopen2(f->file, name, H5P_DEFAULT);
   H5_TRY(d, "%s: cannot open %s", f->path, name);
   hid_t s = H5Dget_space(d);
@@ -394,31 +379,32 @@ static void select_rows(hid_t fspace, hid_t mspace, int64_t lead, struct gpa_par
 
 /* Creates dataset `name` over `fspace` and writes `buf` with the selections already made on
  * fspace and mspace (which it closes), then describes it. */
-static int create_write(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
-                        hid_t fspace, hid_t mspace, const void *buf, const char *description,
-                        const char *units) {
+static int create_write(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype, hid_t fspace,
+                        hid_t mspace, const void *buf, const char *description, const char *units) {
   hid_t lcpl = lcpl_intermediate();
   hid_t dset = H5Dcreate2(f->file, name, ftype, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose(lcpl);
-  herr_t st = dset < 0                                   ? -1
-              : H5Sget_simple_extent_npoints(fspace) == 0 ? 0 /* nothing to write */
-                                                          : H5Dwrite(dset, mtype, mspace, fspace,
-                                                                     f->dxpl, buf);
+  herr_t st = dset < 0 ? -1
+              : H5Sget_simple_extent_npoints(fspace) == 0
+                  ? 0 /* nothing to write */
+                  : H5Dwrite(dset, mtype, mspace, fspace, f->dxpl, buf);
   H5Sclose(mspace);
   H5Sclose(fspace);
-  int rc = GPA_OK;
+  int rc;
   if (st < 0) {
     char what[GPA_PATH_MAX + 64];
     snprintf(what, sizeof what, "%s: cannot write %s", f->path, name);
     rc = h5_write_fail(f, __FILE__, __LINE__, what);
+    goto done;
   }
-  if (rc == GPA_OK) rc = describe(dset, description, units);
+  GPA_CHECK_GOTO(rc, describe(dset, description, units), done);
+done:
   if (dset >= 0) H5Dclose(dset);
   return rc;
 }
 
-static int write_rows(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
-                      const void *x, struct gpa_part part, int64_t dim, const char *description) {
+static int write_rows(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype, const void *x,
+                      struct gpa_part part, int64_t dim, const char *description) {
   hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
   hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
   hid_t fspace = H5Screate_simple(2, dims, NULL), mspace = H5Screate_simple(2, mdims, NULL);
@@ -431,14 +417,15 @@ int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struc
   return write_rows(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, part, dim, description);
 }
 
-int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x,
-                          struct gpa_part part, int64_t dim, const char *description) {
+int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x, struct gpa_part part,
+                          int64_t dim, const char *description) {
   return write_rows(f, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, x, part, dim, description);
 }
 
 int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
                           struct gpa_part part, const char *description) {
-  hsize_t dims[1] = {(hsize_t)part.n_global}, mdims[1] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1)};
+  hsize_t dims[1] = {(hsize_t)part.n_global},
+          mdims[1] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1)};
   hid_t fspace = H5Screate_simple(1, dims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
   if (part.n_local > 0) {
     hsize_t start[1] = {(hsize_t)part.offset}, count[1] = {(hsize_t)part.n_local};
@@ -457,9 +444,9 @@ int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, i
   int64_t dims[3];
   GPA_CHECK(gpa_h5_shape(f, name, &nd, dims));
   if (nd != 2 || dims[0] != part.n_global || dims[1] != dim)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has shape [%lld, %lld], expected [%lld, %lld]",
-                     f->path, name, (long long)dims[0], (long long)dims[1],
-                     (long long)part.n_global, (long long)dim);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s has shape [%lld, %lld], expected [%lld, %lld]", f->path,
+                     name, (long long)dims[0], (long long)dims[1], (long long)part.n_global,
+                     (long long)dim);
   hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
   H5_TRY(dset, "%s: cannot open %s", f->path, name);
   hid_t fspace = H5Dget_space(dset);
@@ -496,15 +483,14 @@ static int write_replicated_nd(struct gpa_h5 *f, const char *name, hid_t ftype, 
 }
 
 static int write_replicated(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype,
-                            const void *v, int64_t n, const char *description,
-                            const char *units) {
+                            const void *v, int64_t n, const char *description, const char *units) {
   return write_replicated_nd(f, name, ftype, mtype, v, 1, &n, description, units);
 }
 
 int gpa_h5_write_f64_nd(struct gpa_h5 *f, const char *name, const double *v, int rank,
                         const int64_t *dims, const char *description, const char *units) {
-  return write_replicated_nd(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, rank, dims,
-                             description, units);
+  return write_replicated_nd(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, rank, dims, description,
+                             units);
 }
 
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
@@ -724,8 +710,8 @@ static hid_t open_object(hid_t file, const char *obj) {
   return g;
 }
 
-static int write_attr(struct gpa_h5 *f, const char *obj, const char *name, hid_t ftype,
-                      hid_t mtype, const void *v, int64_t n) {
+static int write_attr(struct gpa_h5 *f, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                      const void *v, int64_t n) {
   hid_t o = open_object(f->file, obj);
   H5_TRY(o, "%s: cannot open %s", f->path, obj);
   if (H5Aexists(o, name) > 0) H5Adelete(o, name);
@@ -785,15 +771,6 @@ int gpa_h5_read_attr_i64(struct gpa_h5 *f, const char *obj, const char *name, in
   return GPA_OK;
 }
 
-int gpa_h5_read_attr_f64(struct gpa_h5 *f, const char *obj, const char *name, double *v) {
-  hid_t a;
-  GPA_CHECK(open_attr(f, obj, name, &a));
-  herr_t st = H5Aread(a, H5T_NATIVE_DOUBLE, v);
-  H5Aclose(a);
-  H5_TRY(st, "%s: cannot read attribute %s", f->path, name);
-  return GPA_OK;
-}
-
 int gpa_h5_read_attr_text(struct gpa_h5 *f, const char *obj, const char *name, char **out) {
   hid_t a;
   *out = NULL;
@@ -802,8 +779,7 @@ int gpa_h5_read_attr_text(struct gpa_h5 *f, const char *obj, const char *name, c
   if (H5Tget_class(type) != H5T_STRING || H5Tis_variable_str(type) > 0) {
     H5Tclose(type);
     H5Aclose(a);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: attribute %s is not a fixed-length string", f->path,
-                     name);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: attribute %s is not a fixed-length string", f->path, name);
   }
   size_t len = H5Tget_size(type);
   int rc = gpa_alloc(out, len + 1);
@@ -824,300 +800,4 @@ int gpa_h5_read_attr_string(struct gpa_h5 *f, const char *obj, const char *name,
   snprintf(out, size, "%s", text);
   gpa_free(&text);
   return GPA_OK;
-}
-
-int gpa_h5_write_parameters(struct gpa_h5 *f, const struct gpa_params *p) {
-  for (int i = 0; i < gpa_params_count(); i++) {
-    char group[64];
-    snprintf(group, sizeof group, "/parameters/%s", gpa_params_section(i));
-    const char *key = gpa_params_key(i);
-    const void *v = gpa_params_value(p, i);
-    switch (gpa_params_type(i)) {
-    case GPA_PT_INT: GPA_CHECK(gpa_h5_attr_i64(f, group, key, v, 1)); break;
-    case GPA_PT_REAL: GPA_CHECK(gpa_h5_attr_f64(f, group, key, v, 1)); break;
-    case GPA_PT_BOOL: {
-      int64_t b = *(const bool *)v;
-      GPA_CHECK(gpa_h5_attr_i64(f, group, key, &b, 1));
-      break;
-    }
-    case GPA_PT_ENUM:
-      GPA_CHECK(gpa_h5_attr_string(f, group, key, gpa_params_enum_name(i, *(const int *)v)));
-      break;
-    case GPA_PT_STRING: GPA_CHECK(gpa_h5_attr_string(f, group, key, v)); break;
-    case GPA_PT_INTLIST: {
-      const struct gpa_int_list *l = v;
-      GPA_CHECK(gpa_h5_attr_i64(f, group, key, l->v, l->n));
-      break;
-    }
-    }
-  }
-  char *text = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  if (!mem) return GPA_ERROR(GPA_ERR_NOMEM, "cannot format the deck");
-  gpa_params_dump(mem, p);
-  fclose(mem);
-  int rc = gpa_h5_attr_string(f, "/parameters", "deck", text);
-  free(text);
-  return rc;
-}
-
-int gpa_h5_write_code(struct gpa_h5 *f) {
-  char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0, size;
-  MPI_Get_library_version(mpi, &len);
-  mpi[strcspn(mpi, "\n,")] = '\0';
-  GPA_MPI(MPI_Comm_size(f->comm, &size));
-  int64_t ranks = size;
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "version", GPA_VERSION));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "git_revision", GPA_GIT_REVISION));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "compiler", GPA_COMPILER));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "build_type", GPA_BUILD_TYPE));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "mpi", mpi));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "hdf5", gpa_io_hdf5_version()));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis", gpa_linalg_blis_version()));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "blis_kernels", gpa_linalg_arch()));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "libyaml", yaml_get_version_string()));
-  GPA_CHECK(gpa_h5_attr_string(f, "/code", "zlib", zlibVersion()));
-  GPA_CHECK(gpa_h5_attr_i64(f, "/code", "mpi_ranks", &ranks, 1));
-  return GPA_OK;
-}
-
-/* ------------------------------------------------------------------------- input data */
-
-void gpa_data_spec(const char *spec, const char *def, char *file, size_t fsize, char *dataset,
-                   size_t dsize) {
-  const char *colon = strrchr(spec, ':');
-  if (colon && colon[1] == '/') {
-    snprintf(file, fsize, "%.*s", (int)(colon - spec), spec);
-    snprintf(dataset, dsize, "%s", colon + 1);
-  } else {
-    snprintf(file, fsize, "%s", spec);
-    snprintf(dataset, dsize, "%s", def);
-  }
-}
-
-/* Input matrices are read with HDF5's sequential driver, the file opened read-only by each rank
- * that needs rows of it: no HDF5 call below is collective, so damage that only one rank's rows
- * meet (a corrupt chunk, NaN) cannot leave the other ranks waiting inside a collective; the
- * ranks agree on the outcome once, at the end. */
-
-const char *gpa_io_hdf5_detail(char buf[256]) {
-  buf[0] = '\0';
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, buf);
-  H5Eclear2(H5E_DEFAULT);
-  return buf[0] ? buf : "no detail";
-}
-
-int gpa_data_link_check(hid_t file, const char *path, const char *name) {
-  if (H5Oexists_by_name(file, name, H5P_DEFAULT) > 0) return GPA_OK;
-  H5Eclear2(H5E_DEFAULT);
-  H5L_info_t li;
-  if (H5Lget_info(file, name, &li, H5P_DEFAULT) >= 0 &&
-      (li.type == H5L_TYPE_SOFT || li.type == H5L_TYPE_EXTERNAL)) {
-    size_t size = li.u.val_size + 1;
-    char *val = calloc(size, 1);
-    int rc;
-    if (val && H5Lget_val(file, name, val, size, H5P_DEFAULT) >= 0) {
-      const char *fname = "?", *oname = val;
-      unsigned flags = 0;
-      if (li.type == H5L_TYPE_EXTERNAL && H5Lunpack_elink_val(val, size - 1, &flags, &fname,
-                                                               &oname) < 0)
-        fname = oname = "?";
-      if (li.type == H5L_TYPE_SOFT)
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a soft link to '%s', which does not exist", path,
-                       name, val);
-      else
-        rc = GPA_ERROR(GPA_ERR_INPUT,
-                       "%s: %s is an external link to %s:%s, which cannot be opened", path, name,
-                       fname, oname);
-    } else {
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a link that cannot be followed", path, name);
-    }
-    free(val);
-    H5Eclear2(H5E_DEFAULT);
-    return rc;
-  }
-  char detail[256];
-  return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path, name,
-                   gpa_io_hdf5_detail(detail));
-}
-
-hid_t gpa_data_open_readonly(const char *path) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0) return fapl;
-  H5Pset_file_locking(fapl, 0, 1);
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-  H5Pclose(fapl);
-  if (file < 0) H5Eclear2(H5E_DEFAULT);
-  return file;
-}
-
-int gpa_data_check_dataset(hid_t file, const char *path, const char *name) {
-  GPA_CHECK(gpa_data_link_check(file, path, name));
-  char detail[256];
-  H5O_info_t info;
-  if (H5Oget_info_by_name(file, name, &info, H5P_DEFAULT) < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s cannot be opened (damaged file? HDF5: %s)", path,
-                     name, gpa_io_hdf5_detail(detail));
-  if (info.type != H5O_TYPE_DATASET)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s is a %s, not a dataset", path, name,
-                     info.type == H5O_TYPE_GROUP ? "group" : "named datatype");
-  hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
-  if (d < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open %s (damaged file? HDF5: %s)", path, name,
-                     gpa_io_hdf5_detail(detail));
-  int rc = GPA_OK;
-  hid_t dcpl = H5Dget_create_plist(d);
-  int nf = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
-  for (int i = 0; i < nf && rc == GPA_OK; i++) {
-    unsigned flags = 0, config = 0, cd[16];
-    size_t ncd = 16;
-    char fname[64] = "";
-    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname,
-                                     &config);
-    if (id < 0) continue; /* optional filters too: a chunk they compressed needs them */
-    if (H5Zfilter_avail(id) <= 0)
-      rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s: %s is compressed with HDF5 filter %d (%s), which this HDF5 library does "
-                     "not have (store it uncompressed or with gzip)",
-                     path, name, (int)id, fname[0] ? fname : "unnamed");
-  }
-  if (dcpl >= 0) H5Pclose(dcpl);
-  H5Dclose(d);
-  H5Eclear2(H5E_DEFAULT);
-  return rc;
-}
-
-
-/* Not collective: opens path:dataset and checks it is a readable 2-D numeric dataset; returns
- * its dims, and the open file and dataset when `file` is given (else closes them). */
-static int open_matrix(const char *path, const char *dataset, const char *what, hid_t *file,
-                       hid_t *dset, int64_t dims[2]) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open '%s': %s", what, path, strerror(errno));
-  fclose(fp);
-  if (H5Fis_hdf5(path) <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' is not an HDF5 file", what, path);
-  }
-  hid_t f = gpa_data_open_readonly(path);
-  if (f < 0) {
-    H5Eclear2(H5E_DEFAULT);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' cannot be read as HDF5 (truncated or damaged?)",
-                     what, path);
-  }
-  /* Every component must exist for H5Lexists on the full path to be valid. */
-  char buf[512];
-  int found = dataset[0] == '/' && strlen(dataset) < sizeof buf;
-  snprintf(buf, sizeof buf, "%s", dataset);
-  for (char *p = buf + 1; found; p++) {
-    if (*p == '/' || *p == '\0') {
-      char c = *p;
-      *p = '\0';
-      found = H5Lexists(f, buf, H5P_DEFAULT) > 0;
-      if (c == '\0') break;
-      *p = c;
-    }
-  }
-  H5Eclear2(H5E_DEFAULT);
-  int rc = GPA_OK;
-  if (!found)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: '%s' has no dataset '%s'", what, path, dataset);
-  if (rc == GPA_OK) {
-    char where[GPA_PATH_MAX + 64];
-    snprintf(where, sizeof where, "%s: %s", what, path);
-    rc = gpa_data_check_dataset(f, where, dataset);
-  }
-  hid_t d = rc == GPA_OK ? H5Dopen2(f, dataset, H5P_DEFAULT) : -1;
-  if (rc == GPA_OK && d < 0) {
-    char what_[GPA_PATH_MAX + 300];
-    snprintf(what_, sizeof what_, "%s: %s: cannot open %s", what, path, dataset);
-    rc = h5_fail(__FILE__, __LINE__, what_);
-  }
-  if (rc == GPA_OK) {
-    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
-    int nd = H5Sget_simple_extent_ndims(space);
-    H5T_class_t cls = H5Tget_class(type);
-    hsize_t h[2] = {0, 0};
-    if (nd == 2) H5Sget_simple_extent_dims(space, h, NULL);
-    H5Sclose(space);
-    H5Tclose(type);
-    if (nd != 2)
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %d dimensions, expected 2 [samples, d]", what,
-                     path, dataset, nd);
-    else if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s is not numeric", what, path, dataset);
-    dims[0] = (int64_t)h[0];
-    dims[1] = (int64_t)h[1];
-  }
-  if (rc == GPA_OK && file) {
-    *file = f;
-    *dset = d;
-    return GPA_OK;
-  }
-  if (d >= 0) H5Dclose(d);
-  H5Fclose(f);
-  H5Eclear2(H5E_DEFAULT);
-  return rc;
-}
-
-int gpa_data_shape(MPI_Comm comm, const char *path, const char *dataset, const char *what,
-                   int64_t dims[2]) {
-  int rank;
-  GPA_MPI(MPI_Comm_rank(comm, &rank));
-  long long d[2] = {0, 0};
-  int rc = GPA_OK;
-  if (rank == 0) {
-    int64_t h[2] = {0, 0};
-    rc = open_matrix(path, dataset, what, NULL, NULL, h);
-    d[0] = h[0];
-    d[1] = h[1];
-  }
-  GPA_CHECK(gpa_comm_agree(comm, rc));
-  GPA_MPI(MPI_Bcast(d, 2, MPI_LONG_LONG, 0, comm));
-  dims[0] = d[0];
-  dims[1] = d[1];
-  return GPA_OK;
-}
-
-/* Not collective: rows [row0, row0 + rows) of path:dataset, rows > 0. */
-static int read_rows_local(const char *path, const char *dataset, int64_t row0, int64_t rows,
-                           int64_t cols, double *out) {
-  hid_t file, dset;
-  int64_t dims[2];
-  GPA_CHECK(open_matrix(path, dataset, path, &file, &dset, dims));
-  int rc = GPA_OK;
-  if (dims[1] != cols || row0 < 0 || row0 + rows > dims[0])
-    rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: shape [%lld, %lld] does not hold the requested rows",
-                   path, dataset, (long long)dims[0], (long long)dims[1]);
-  if (rc == GPA_OK) {
-    hid_t fspace = H5Dget_space(dset);
-    hsize_t mdims[2] = {(hsize_t)rows, (hsize_t)cols};
-    hid_t mspace = H5Screate_simple(2, mdims, NULL);
-    struct gpa_part part = {dims[0], rows, row0};
-    select_rows(fspace, mspace, -1, part, cols);
-    if (H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, out) < 0) {
-      char what[GPA_PATH_MAX + 300];
-      snprintf(what, sizeof what, "%s:%s: cannot read rows %lld-%lld", path,
-               dataset, (long long)row0, (long long)(row0 + rows - 1));
-      rc = h5_fail(__FILE__, __LINE__, what);
-    }
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-  }
-  H5Dclose(dset);
-  H5Fclose(file);
-  H5Eclear2(H5E_DEFAULT);
-  for (int64_t i = 0; rc == GPA_OK && i < rows * cols; i++)
-    if (!isfinite(out[i]))
-      rc = GPA_ERROR(GPA_ERR_INPUT, "%s:%s: row %lld holds NaN or Inf", path, dataset,
-                     (long long)(row0 + i / cols));
-  return rc;
-}
-
-int gpa_data_read_rows(MPI_Comm comm, const char *path, const char *dataset, int64_t row0,
-                       int64_t rows, int64_t cols, double *out) {
-  int rc = rows > 0 ? read_rows_local(path, dataset, row0, rows, cols, out) : GPA_OK;
-  return gpa_comm_agree(comm, rc);
 }

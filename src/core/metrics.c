@@ -1,13 +1,76 @@
 #include "gpa/metrics.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "gpa/comm.h"
 #include "gpa/error.h"
+#include "gpa/linalg.h"
 
 static double sqdist(const double *a, const double *b, int64_t d) {
   double s = 0.0;
   for (int64_t k = 0; k < d; k++) s += (a[k] - b[k]) * (a[k] - b[k]);
   return s;
+}
+
+/* ------------------------------------------------------------------------- exact W2 */
+
+/* The Hungarian method with potentials, 1-based: row i of the cost matrix is a_i, column j is
+ * b_j; p[j] is the row assigned to column j, way[] the augmenting path, u and v the dual
+ * potentials. */
+struct hungarian {
+  const double *a, *b;
+  int64_t n, d;
+  double *u, *v, *minv; /* [n + 1] */
+  int64_t *p, *way;     /* [n + 1] */
+  char *used;           /* [n + 1] */
+};
+
+/* Assigns row i: grows the shortest augmenting path from it, then flips the path. */
+static void hungarian_row(struct hungarian *h, int64_t i) {
+  const int64_t n = h->n, d = h->d;
+  double *u = h->u, *v = h->v, *minv = h->minv;
+  int64_t *p = h->p, *way = h->way;
+  char *used = h->used;
+  p[0] = i;
+  int64_t j0 = 0;
+  for (int64_t j = 0; j <= n; j++) {
+    minv[j] = INFINITY;
+    used[j] = 0;
+  }
+  do {
+    used[j0] = 1;
+    const int64_t i0 = p[j0];
+    double delta = INFINITY;
+    int64_t j1 = 0;
+    for (int64_t j = 1; j <= n; j++) {
+      if (used[j]) continue;
+      double cur = sqdist(h->a + (i0 - 1) * d, h->b + (j - 1) * d, d) - u[i0] - v[j];
+      if (cur < minv[j]) {
+        minv[j] = cur;
+        way[j] = j0;
+      }
+      if (minv[j] < delta) {
+        delta = minv[j];
+        j1 = j;
+      }
+    }
+    for (int64_t j = 0; j <= n; j++) {
+      if (used[j]) {
+        u[p[j]] += delta;
+        v[j] -= delta;
+      } else {
+        minv[j] -= delta;
+      }
+    }
+    j0 = j1;
+  } while (p[j0] != 0);
+  do {
+    int64_t j1 = way[j0];
+    p[j0] = p[j1];
+    j0 = j1;
+  } while (j0);
 }
 
 int gpa_w2_exact(const double *a, const double *b, int64_t n, int64_t d, double *w2) {
@@ -20,94 +83,49 @@ int gpa_w2_exact(const double *a, const double *b, int64_t n, int64_t d, double 
       *w2 = NAN;
       return GPA_OK;
     }
-  /* 1-based arrays: row i of the cost matrix is a_i, column j is b_j; p[j] is the row
-   * assigned to column j, way[] the augmenting path, u and v the dual potentials. */
-  double *u, *v, *minv;
-  int64_t *p, *way;
-  char *used;
-  int rc = gpa_alloc_array(&u, (size_t)n + 1, sizeof(double));
-  if (!rc) rc = gpa_alloc_array(&v, (size_t)n + 1, sizeof(double));
-  if (!rc) rc = gpa_alloc_array(&minv, (size_t)n + 1, sizeof(double));
-  if (!rc) rc = gpa_alloc_array(&p, (size_t)n + 1, sizeof(int64_t));
-  if (!rc) rc = gpa_alloc_array(&way, (size_t)n + 1, sizeof(int64_t));
-  if (!rc) rc = gpa_alloc_array(&used, (size_t)n + 1, 1);
-  if (rc) return rc;
-  for (int64_t i = 1; i <= n; i++) {
-    p[0] = i;
-    int64_t j0 = 0;
-    for (int64_t j = 0; j <= n; j++) {
-      minv[j] = INFINITY;
-      used[j] = 0;
-    }
-    do {
-      used[j0] = 1;
-      const int64_t i0 = p[j0];
-      double delta = INFINITY;
-      int64_t j1 = 0;
-      for (int64_t j = 1; j <= n; j++) {
-        if (used[j]) continue;
-        double cur = sqdist(a + (i0 - 1) * d, b + (j - 1) * d, d) - u[i0] - v[j];
-        if (cur < minv[j]) {
-          minv[j] = cur;
-          way[j] = j0;
-        }
-        if (minv[j] < delta) {
-          delta = minv[j];
-          j1 = j;
-        }
-      }
-      for (int64_t j = 0; j <= n; j++) {
-        if (used[j]) {
-          u[p[j]] += delta;
-          v[j] -= delta;
-        } else {
-          minv[j] -= delta;
-        }
-      }
-      j0 = j1;
-    } while (p[j0] != 0);
-    do {
-      int64_t j1 = way[j0];
-      p[j0] = p[j1];
-      j0 = j1;
-    } while (j0);
-  }
+  struct hungarian h = {.a = a, .b = b, .n = n, .d = d};
+  const size_t len = (size_t)n + 1;
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.u, len, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.v, len, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.minv, len, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.p, len, sizeof(int64_t)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.way, len, sizeof(int64_t)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&h.used, len, 1), done);
+  for (int64_t i = 1; i <= n; i++) hungarian_row(&h, i);
   double total = 0.0;
-  for (int64_t j = 1; j <= n; j++) total += sqdist(a + (p[j] - 1) * d, b + (j - 1) * d, d);
+  for (int64_t j = 1; j <= n; j++) total += sqdist(a + (h.p[j] - 1) * d, b + (j - 1) * d, d);
   *w2 = sqrt(total / (double)n);
-  gpa_free(&u);
-  gpa_free(&v);
-  gpa_free(&minv);
-  gpa_free(&p);
-  gpa_free(&way);
-  gpa_free(&used);
-  return GPA_OK;
+done:
+  gpa_free(&h.u);
+  gpa_free(&h.v);
+  gpa_free(&h.minv);
+  gpa_free(&h.p);
+  gpa_free(&h.way);
+  gpa_free(&h.used);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------- Sinkhorn */
 
-#include <stdlib.h>
-#include <string.h>
-
-#include "gpa/comm.h"
-#include "gpa/linalg.h"
-
-/* Rows [lo, hi) of this rank when `n` rows are split over the communicator. */
-static void my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int **counts,
-                    int **displs) {
+/* Rows [lo, hi) of this rank when `n` rows are split over the communicator, and (when counts
+ * is not NULL) the count and first row of every rank, for a gather. */
+static int my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int *counts,
+                   int *displs) {
   int rank, size;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  GPA_MPI(MPI_Comm_size(comm, &size));
   struct gpa_part p = gpa_partition(n, rank, size);
   *lo = p.offset;
   *hi = p.offset + p.n_local;
   if (counts) {
     for (int r = 0; r < size; r++) {
       struct gpa_part q = gpa_partition(n, r, size);
-      (*counts)[r] = (int)q.n_local;
-      (*displs)[r] = (int)q.offset;
+      counts[r] = (int)q.n_local;
+      displs[r] = (int)q.offset;
     }
   }
+  return GPA_OK;
 }
 
 /* The cost |x_i - y_j|^2 / 2 for this rank's rows i of x: computed once with BLIS and kept
@@ -128,7 +146,7 @@ static int cost_init(struct cost *c, MPI_Comm comm, const double *x, int64_t n, 
   c->n = n;
   c->m = m;
   c->d = d;
-  my_rows(comm, n, &c->lo, &c->hi, NULL, NULL);
+  GPA_CHECK(my_rows(comm, n, &c->lo, &c->hi, NULL, NULL));
   const int64_t rows = c->hi - c->lo;
   if (rows * m > COST_BUDGET || rows == 0) return GPA_OK;
   GPA_CHECK(gpa_alloc_array(&c->c, (size_t)(rows * m), sizeof(double)));
@@ -166,11 +184,11 @@ static int softmin(MPI_Comm comm, double eps, const struct cost *c, double lw, c
   return GPA_OK;
 }
 
-int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
-                 double blur, double scaling, double *value) {
-  int size;
-  GPA_MPI(MPI_Comm_size(comm, &size));
-  /* Diameter of the bounding box of both sets. */
+/* The epsilon schedule of geomloss (p = 2) into eps_list [256]: diam^2, then exp of an arange
+ * from 2 log diam down to 2 log blur by 2 log scaling, then blur^2, where diam is the diameter
+ * of the bounding box of both sets (at least blur).  Returns the number of epsilons. */
+static int eps_schedule(const double *a, int64_t n, const double *b, int64_t m, int64_t d,
+                        double blur, double scaling, double *eps_list) {
   double diam2 = 0.0;
   for (int64_t k = 0; k < d; k++) {
     double lo = INFINITY, hi = -INFINITY;
@@ -185,83 +203,117 @@ int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int
     diam2 += (hi - lo) * (hi - lo);
   }
   const double diam = sqrt(diam2) > blur ? sqrt(diam2) : blur;
-  /* epsilon schedule of geomloss (p = 2): diam^2, then exp of an arange from 2 log diam down
-   * to 2 log blur by 2 log scaling, then blur^2. */
-  double eps_list[256];
   int n_eps = 0;
   eps_list[n_eps++] = diam * diam;
   for (double e = 2 * log(diam); e > 2 * log(blur) && n_eps < 254; e += 2 * log(scaling))
     eps_list[n_eps++] = exp(e);
   eps_list[n_eps++] = blur * blur;
+  return n_eps;
+}
 
-  double *f, *g, *p, *q, *ft, *gt, *pt, *qt;
-  int *cn, *dn, *cm, *dm;
-  int rc = GPA_OK;
-  double **bufs[8] = {&f, &g, &p, &q, &ft, &gt, &pt, &qt};
-  const int64_t len[8] = {n, m, n, m, n, m, n, m};
-  for (int i = 0; i < 8 && rc == GPA_OK; i++) rc = gpa_alloc_array(bufs[i], (size_t)len[i] + 1, 8);
-  if (rc == GPA_OK) rc = gpa_alloc_array(&cn, (size_t)size, sizeof(int));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&dn, (size_t)size, sizeof(int));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&cm, (size_t)size, sizeof(int));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&dm, (size_t)size, sizeof(int));
-  GPA_CHECK(rc);
-  int64_t lo, hi;
-  my_rows(comm, n, &lo, &hi, &cn, &dn);
-  my_rows(comm, m, &lo, &hi, &cm, &dm);
+/* The debiased Sinkhorn iteration: the potentials f, g of OT(a, b), p of OT(a, a) and q of
+ * OT(b, b), their updates ft, gt, pt, qt, the four costs, and the gathers of n and m rows. */
+struct sinkhorn {
+  MPI_Comm comm;
+  int64_t n, m;
+  double la, lb;            /* -log n, -log m: the log-weights of the uniform measures */
+  double *f, *p, *ft, *pt;  /* [n + 1] */
+  double *g, *q, *gt, *qt;  /* [m + 1] */
+  int *cn, *dn, *cm, *dm;   /* [ranks]: counts and first rows of n and m rows */
   struct cost cab, cba, caa, cbb;
-  GPA_CHECK(cost_init(&cab, comm, a, n, b, m, d));
-  GPA_CHECK(cost_init(&cba, comm, b, m, a, n, d));
-  GPA_CHECK(cost_init(&caa, comm, a, n, a, n, d));
-  GPA_CHECK(cost_init(&cbb, comm, b, m, b, m, d));
-  const double la = -log((double)n), lb = -log((double)m);
+};
+
+/* Allocates the buffers and the costs of a zeroed `s` (sinkhorn_free frees what was made). */
+static int sinkhorn_setup(struct sinkhorn *s, MPI_Comm comm, const double *a, int64_t n,
+                          const double *b, int64_t m, int64_t d) {
+  int size;
+  GPA_MPI(MPI_Comm_size(comm, &size));
+  s->comm = comm;
+  s->n = n;
+  s->m = m;
+  double **rows_n[4] = {&s->f, &s->p, &s->ft, &s->pt}, **rows_m[4] = {&s->g, &s->q, &s->gt, &s->qt};
+  for (int i = 0; i < 4; i++) {
+    GPA_CHECK(gpa_alloc_array(rows_n[i], (size_t)n + 1, sizeof(double)));
+    GPA_CHECK(gpa_alloc_array(rows_m[i], (size_t)m + 1, sizeof(double)));
+  }
+  int **layout[4] = {&s->cn, &s->dn, &s->cm, &s->dm};
+  for (int i = 0; i < 4; i++) GPA_CHECK(gpa_alloc_array(layout[i], (size_t)size, sizeof(int)));
+  int64_t lo, hi;
+  GPA_CHECK(my_rows(comm, n, &lo, &hi, s->cn, s->dn));
+  GPA_CHECK(my_rows(comm, m, &lo, &hi, s->cm, s->dm));
+  GPA_CHECK(cost_init(&s->cab, comm, a, n, b, m, d));
+  GPA_CHECK(cost_init(&s->cba, comm, b, m, a, n, d));
+  GPA_CHECK(cost_init(&s->caa, comm, a, n, a, n, d));
+  GPA_CHECK(cost_init(&s->cbb, comm, b, m, b, m, d));
+  s->la = -log((double)n);
+  s->lb = -log((double)m);
+  return GPA_OK;
+}
+
+static void sinkhorn_free(struct sinkhorn *s) {
+  double **bufs[8] = {&s->f, &s->p, &s->ft, &s->pt, &s->g, &s->q, &s->gt, &s->qt};
+  for (int i = 0; i < 8; i++) gpa_free(bufs[i]);
+  gpa_free(&s->cn);
+  gpa_free(&s->dn);
+  gpa_free(&s->cm);
+  gpa_free(&s->dm);
+  gpa_free(&s->cab.c);
+  gpa_free(&s->cba.c);
+  gpa_free(&s->caa.c);
+  gpa_free(&s->cbb.c);
+}
+
+/* The updates ft, gt, pt, qt at `eps` from the potentials.  Collective. */
+static int sinkhorn_update(struct sinkhorn *s, double eps) {
+  GPA_CHECK(softmin(s->comm, eps, &s->cab, s->lb, s->g, s->ft, s->cn, s->dn));
+  GPA_CHECK(softmin(s->comm, eps, &s->cba, s->la, s->f, s->gt, s->cm, s->dm));
+  GPA_CHECK(softmin(s->comm, eps, &s->caa, s->la, s->p, s->pt, s->cn, s->dn));
+  GPA_CHECK(softmin(s->comm, eps, &s->cbb, s->lb, s->q, s->qt, s->cm, s->dm));
+  return GPA_OK;
+}
+
+/* The symmetric step: each potential becomes the mean of itself and its update. */
+static void sinkhorn_average(struct sinkhorn *s) {
+  for (int64_t i = 0; i < s->n; i++) {
+    s->f[i] = 0.5 * (s->f[i] + s->ft[i]);
+    s->p[i] = 0.5 * (s->p[i] + s->pt[i]);
+  }
+  for (int64_t j = 0; j < s->m; j++) {
+    s->g[j] = 0.5 * (s->g[j] + s->gt[j]);
+    s->q[j] = 0.5 * (s->q[j] + s->qt[j]);
+  }
+}
+
+int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t m, int64_t d,
+                 double blur, double scaling, double *value) {
+  double eps_list[256];
+  const int n_eps = eps_schedule(a, n, b, m, d, blur, scaling, eps_list);
+  struct sinkhorn s;
+  memset(&s, 0, sizeof s);
+  int rc;
+  GPA_CHECK_GOTO(rc, sinkhorn_setup(&s, comm, a, n, b, m, d), done);
   /* Start: one softmin from zero potentials at the largest epsilon. */
-  double eps = eps_list[0];
-  for (int64_t j = 0; j < m; j++) g[j] = q[j] = 0.0;
-  for (int64_t i = 0; i < n; i++) f[i] = p[i] = 0.0;
-  GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
-  GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
-  GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
-  GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
-  memcpy(f, ft, sizeof(double) * (size_t)n);
-  memcpy(g, gt, sizeof(double) * (size_t)m);
-  memcpy(p, pt, sizeof(double) * (size_t)n);
-  memcpy(q, qt, sizeof(double) * (size_t)m);
+  for (int64_t j = 0; j < m; j++) s.g[j] = s.q[j] = 0.0;
+  for (int64_t i = 0; i < n; i++) s.f[i] = s.p[i] = 0.0;
+  GPA_CHECK_GOTO(rc, sinkhorn_update(&s, eps_list[0]), done);
+  memcpy(s.f, s.ft, sizeof(double) * (size_t)n);
+  memcpy(s.g, s.gt, sizeof(double) * (size_t)m);
+  memcpy(s.p, s.pt, sizeof(double) * (size_t)n);
+  memcpy(s.q, s.qt, sizeof(double) * (size_t)m);
   /* Annealing: one symmetric (averaged) update per epsilon. */
   for (int k = 0; k < n_eps; k++) {
-    eps = eps_list[k];
-    GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
-    GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
-    GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
-    GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
-    for (int64_t i = 0; i < n; i++) {
-      f[i] = 0.5 * (f[i] + ft[i]);
-      p[i] = 0.5 * (p[i] + pt[i]);
-    }
-    for (int64_t j = 0; j < m; j++) {
-      g[j] = 0.5 * (g[j] + gt[j]);
-      q[j] = 0.5 * (q[j] + qt[j]);
-    }
+    GPA_CHECK_GOTO(rc, sinkhorn_update(&s, eps_list[k]), done);
+    sinkhorn_average(&s);
   }
   /* Last extrapolation at blur^2, from the previous potentials. */
-  eps = blur * blur;
-  GPA_CHECK(softmin(comm, eps, &cab, lb, g, ft, cn, dn));
-  GPA_CHECK(softmin(comm, eps, &cba, la, f, gt, cm, dm));
-  GPA_CHECK(softmin(comm, eps, &caa, la, p, pt, cn, dn));
-  GPA_CHECK(softmin(comm, eps, &cbb, lb, q, qt, cm, dm));
-  double s = 0.0;
-  for (int64_t i = 0; i < n; i++) s += (ft[i] - pt[i]) / (double)n;
-  for (int64_t j = 0; j < m; j++) s += (gt[j] - qt[j]) / (double)m;
-  *value = s;
-  gpa_free(&cab.c);
-  gpa_free(&cba.c);
-  gpa_free(&caa.c);
-  gpa_free(&cbb.c);
-  for (int i = 0; i < 8; i++) gpa_free(bufs[i]);
-  gpa_free(&cn);
-  gpa_free(&dn);
-  gpa_free(&cm);
-  gpa_free(&dm);
-  return GPA_OK;
+  GPA_CHECK_GOTO(rc, sinkhorn_update(&s, blur * blur), done);
+  double v = 0.0;
+  for (int64_t i = 0; i < n; i++) v += (s.ft[i] - s.pt[i]) / (double)n;
+  for (int64_t j = 0; j < m; j++) v += (s.gt[j] - s.qt[j]) / (double)m;
+  *value = v;
+done:
+  sinkhorn_free(&s);
+  return rc;
 }
 
 /* ------------------------------------------------------------------------- energy, MMD */
@@ -270,7 +322,7 @@ int gpa_sinkhorn(MPI_Comm comm, const double *a, int64_t n, const double *b, int
 static int pair_sum(MPI_Comm comm, const double *x, int64_t n, const double *y, int64_t m,
                     int64_t d, double h, double *out) {
   int64_t lo, hi;
-  my_rows(comm, n, &lo, &hi, NULL, NULL);
+  GPA_CHECK(my_rows(comm, n, &lo, &hi, NULL, NULL));
   double s = 0.0;
   for (int64_t i = lo; i < hi; i++)
     for (int64_t j = 0; j < m; j++) {

@@ -1,300 +1,327 @@
 /* The integrated data as an AnnData .h5ad file (anndata 0.8 encoding): X (corrected, dense
  * float32), obs (the source file's columns for the output rows, plus gpa_origin and
  * gpa_label), var (gene ids), obsm/X_gpa (latent coordinates after transport) and
- * obsm/X_pca (before), uns/gpa_report (the report as JSON text). */
-#include <errno.h>
-#include <hdf5.h>
+ * obsm/X_pca (before), uns/gpa_report (the report as JSON text).
+ *
+ * X is written by every rank into PATH.tmp (a staged write); rank 0 then adds the rest alone,
+ * since anndata's variable-length strings cannot be written collectively, and puts the file in
+ * place. */
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gpa/io.h"
 #include "integration.h"
 
-/* ------------------------------------------------------------------------- rank 0 helpers */
+/* ------------------------------------------------------------------------- rank 0: objects */
 
-static hid_t utf8_vlen(void) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, H5T_VARIABLE);
-  H5Tset_cset(t, H5T_CSET_UTF8);
-  return t;
+/* The attributes anndata reads an object's encoding from. */
+static int encoding(struct gpa_h5s *f, const char *obj, const char *type, const char *version) {
+  GPA_CHECK(gpa_h5s_attr_text(f, obj, "encoding-type", type));
+  return gpa_h5s_attr_text(f, obj, "encoding-version", version);
 }
 
-static herr_t attr_str(hid_t obj, const char *name, const char *value) {
-  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
-  hid_t t = utf8_vlen(), sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = a < 0 ? -1 : H5Awrite(a, t, &value);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return st;
+static int group(struct gpa_h5s *f, const char *name, const char *type, const char *version) {
+  GPA_CHECK(gpa_h5s_create_group(f, name));
+  return encoding(f, name, type, version);
 }
 
-static herr_t attr_strs(hid_t obj, const char *name, const char **values, hsize_t n) {
-  hid_t t = utf8_vlen(), sp = H5Screate_simple(1, &n, NULL); /* n = 0: an empty list */
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = a < 0 ? -1 : (n ? H5Awrite(a, t, values) : 0);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  return st;
+static int strings(struct gpa_h5s *f, const char *name, const char *const *s, int64_t n) {
+  GPA_CHECK(gpa_h5s_write_strings(f, name, s, n));
+  return encoding(f, name, "string-array", "0.2.0");
 }
 
-static herr_t encoding(hid_t obj, const char *type, const char *version) {
-  herr_t a = attr_str(obj, "encoding-type", type), b = attr_str(obj, "encoding-version", version);
-  return a < 0 || b < 0 ? -1 : 0;
+static int numbers(struct gpa_h5s *f, const char *name, int type, int rank, const int64_t *dims,
+                   const void *v) {
+  GPA_CHECK(gpa_h5s_write(f, name, type, rank, dims, v));
+  return encoding(f, name, "array", "0.2.0");
 }
 
-static hid_t group(hid_t parent, const char *name, const char *type, const char *version) {
-  hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  if (g >= 0 && type) encoding(g, type, version);
-  return g;
+static int categorical(struct gpa_h5s *f, const char *name, const int32_t *codes, int64_t n,
+                       const char *const *cats, int64_t ncat) {
+  char part[GPA_PATH_MAX];
+  GPA_CHECK(group(f, name, "categorical", "0.2.0"));
+  GPA_CHECK(gpa_h5s_attr_bool(f, name, "ordered", 0));
+  snprintf(part, sizeof part, "%s/codes", name);
+  GPA_CHECK(numbers(f, part, GPA_H5_I32, 1, &n, codes));
+  snprintf(part, sizeof part, "%s/categories", name);
+  return strings(f, part, cats, ncat);
 }
 
-static herr_t strings(hid_t parent, const char *name, const char **s, hsize_t n) {
-  hid_t t = utf8_vlen(), sp = H5Screate_simple(1, &n, NULL);
-  hid_t d = H5Dcreate2(parent, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = d < 0 ? -1 : (n ? H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) : 0);
-  if (d >= 0) {
-    encoding(d, "string-array", "0.2.0");
-    H5Dclose(d);
+/* ------------------------------------------------------------------------- rank 0: obs */
+
+/* /obs/_index: the sample ids of the output rows, or their row numbers where the file has no
+ * ids. */
+static int write_obs_index(struct gpa_h5s *f, const struct gpa_integration *in) {
+  const int64_t n = in->n;
+  const struct gpa_dataset *t = in->same_file ? &in->src : &in->tgt;
+  const char **index = NULL;
+  char(*made)[24] = NULL; /* [n] row numbers, for rows without ids */
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&index, (size_t)(n > 0 ? n : 1), sizeof *index), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&made, (size_t)(n > 0 ? n : 1), sizeof *made), done);
+  for (int64_t i = 0; i < n; i++) {
+    const struct gpa_dataset *d = i < in->n_src ? &in->src : t;
+    if (d->sample_ids) {
+      index[i] = d->sample_ids[in->rows[i]];
+    } else {
+      snprintf(made[i], sizeof made[i], "%lld", (long long)i);
+      index[i] = made[i];
+    }
   }
-  H5Sclose(sp);
-  H5Tclose(t);
-  return st;
+  rc = strings(f, "/obs/_index", index, n);
+done:
+  gpa_free(&index);
+  gpa_free(&made);
+  return rc;
 }
 
-static herr_t numbers(hid_t parent, const char *name, hid_t ftype, hid_t mtype, const void *v,
-                      int rank, const hsize_t *dims) {
-  hid_t sp = H5Screate_simple(rank, dims, NULL);
-  hid_t d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = d < 0 ? -1 : H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-  if (d >= 0) {
-    encoding(d, "array", "0.2.0");
-    H5Dclose(d);
+/* A categorical obs column of the source file, for the output rows: codes subset, categories
+ * kept.  Left out (*added 0) unless its codes fit the samples and its categories are
+ * variable-length strings. */
+static int copy_categorical(struct gpa_h5s *f, struct gpa_h5s *src,
+                            const struct gpa_integration *in, const char *name, int32_t *codes,
+                            int *added) {
+  char cpath[GPA_PATH_MAX], kpath[GPA_PATH_MAX], out[GPA_PATH_MAX];
+  snprintf(cpath, sizeof cpath, "/obs/%s/codes", name);
+  snprintf(kpath, sizeof kpath, "/obs/%s/categories", name);
+  snprintf(out, sizeof out, "/obs/%s", name);
+  struct gpa_h5_info ci, ki;
+  int32_t *all = NULL;
+  char **cats = NULL;
+  int64_t ncat = 0;
+  int rc = GPA_OK;
+  if (gpa_h5s_dataset_info(src, cpath, &ci) != GPA_OK ||
+      gpa_h5s_dataset_info(src, kpath, &ki) != GPA_OK || ci.n != in->src.n_samples ||
+      !ki.vlen_string)
+    goto left_out;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&all, (size_t)(ci.n > 0 ? ci.n : 1), sizeof *all), done);
+  if (gpa_h5s_read(src, cpath, GPA_H5_I32, ci.n, all) != GPA_OK ||
+      gpa_h5s_read_strings(src, kpath, &ncat, &cats) != GPA_OK)
+    goto left_out;
+  for (int64_t i = 0; i < in->n; i++) /* codes -1 .. ncat - 1 only */
+    if (all[in->rows[i]] < -1 || all[in->rows[i]] >= ncat) goto left_out;
+  for (int64_t i = 0; i < in->n; i++) codes[i] = all[in->rows[i]];
+  GPA_CHECK_GOTO(rc, categorical(f, out, codes, in->n, (const char *const *)cats, ncat), done);
+  *added = 1;
+  goto done;
+left_out:
+  gpa_error_clear(); /* a column that cannot be copied is left out, as anndata would not read it */
+done:
+  gpa_free(&all);
+  gpa_h5_free_strings(&cats, ncat);
+  return rc;
+}
+
+/* A numeric obs column of the source file, for the output rows, as float64.  Left out
+ * (*added 0) unless it holds one number per sample. */
+static int copy_numeric(struct gpa_h5s *f, struct gpa_h5s *src, const struct gpa_integration *in,
+                        const char *name, int *added) {
+  char path[GPA_PATH_MAX];
+  snprintf(path, sizeof path, "/obs/%s", name);
+  struct gpa_h5_info info;
+  double *all = NULL, *sub = NULL;
+  int rc = GPA_OK;
+  if (gpa_h5s_dataset_info(src, path, &info) != GPA_OK) goto left_out;
+  if ((info.type_class != GPA_H5_FLOAT && info.type_class != GPA_H5_INTEGER) ||
+      info.n != in->src.n_samples)
+    goto done;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&all, (size_t)(info.n > 0 ? info.n : 1), sizeof *all), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&sub, (size_t)(in->n > 0 ? in->n : 1), sizeof *sub), done);
+  if (gpa_h5s_read(src, path, GPA_H5_F64, info.n, all) != GPA_OK) goto left_out;
+  for (int64_t i = 0; i < in->n; i++) sub[i] = all[in->rows[i]];
+  GPA_CHECK_GOTO(rc, numbers(f, path, GPA_H5_F64, 1, &in->n, sub), done);
+  *added = 1;
+  goto done;
+left_out:
+  gpa_error_clear(); /* not a readable dataset: left out */
+done:
+  gpa_free(&all);
+  gpa_free(&sub);
+  return rc;
+}
+
+enum { MAX_COLUMNS = 64 };
+
+/* The source file's obs columns (in name order; gpa_origin and gpa_label first), for the
+ * output rows.  `names` keeps the names that `columns` points to. */
+static int copy_source_columns(struct gpa_h5s *f, const struct gpa_integration *in, int32_t *codes,
+                               const char **columns, int *n_columns, char ***names,
+                               int64_t *n_names) {
+  struct gpa_h5s src;
+  if (gpa_h5s_open(&src, in->src.path, GPA_H5S_READ) != GPA_OK ||
+      gpa_h5s_list(&src, "/obs", n_names, names) != GPA_OK) {
+    gpa_error_clear(); /* no columns to copy */
+    gpa_h5s_close(&src);
+    return GPA_OK;
   }
-  H5Sclose(sp);
-  return st;
+  int rc = GPA_OK;
+  for (int64_t c = 0; c < *n_names && *n_columns < MAX_COLUMNS; c++) {
+    const char *name = (*names)[c];
+    char path[GPA_PATH_MAX];
+    /* names of 256 characters and more are left out, as before */
+    if (strlen(name) >= 256 || !strcmp(name, "_index") || !strcmp(name, "__categories")) continue;
+    snprintf(path, sizeof path, "/obs/%s", name);
+    const int kind = gpa_h5s_kind(&src, path);
+    if (kind == GPA_H5_UNREADABLE) continue; /* a dangling link */
+    int added = 0;
+    GPA_CHECK_GOTO(rc,
+                   kind == GPA_H5_GROUP ? copy_categorical(f, &src, in, name, codes, &added)
+                                        : copy_numeric(f, &src, in, name, &added),
+                   done);
+    if (added) columns[(*n_columns)++] = name;
+  }
+done:
+  gpa_h5s_close(&src);
+  return rc;
 }
 
-static herr_t categorical(hid_t parent, const char *name, const int32_t *codes, hsize_t n,
-                          const char **cats, hsize_t ncat) {
-  hid_t g = group(parent, name, "categorical", "0.2.0");
-  if (g < 0) return -1;
-  /* A boolean as h5py (and so anndata) stores it: an enum of FALSE and TRUE. */
-  int8_t no = 0, yes = 1;
-  hid_t bt = H5Tenum_create(H5T_NATIVE_INT8);
-  H5Tenum_insert(bt, "FALSE", &no);
-  H5Tenum_insert(bt, "TRUE", &yes);
-  hid_t sp = H5Screate(H5S_SCALAR), a = H5Acreate2(g, "ordered", bt, sp, H5P_DEFAULT,
-                                                   H5P_DEFAULT);
-  H5Awrite(a, bt, &no);
-  H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(bt);
-  herr_t st = numbers(g, "codes", H5T_STD_I32LE, H5T_NATIVE_INT32, codes, 1, &n);
-  if (st >= 0) st = strings(g, "categories", cats, ncat);
-  H5Gclose(g);
-  return st;
+/* obs: index, gpa's own columns, and the source file's columns (one input file). */
+static int write_obs(struct gpa_h5s *f, const struct gpa_integration *in) {
+  const int64_t n = in->n;
+  int32_t *codes = NULL;
+  char **names = NULL;
+  int64_t n_names = 0;
+  const char *columns[MAX_COLUMNS] = {"gpa_origin", "gpa_label"};
+  int n_columns = 2, rc;
+  GPA_CHECK_GOTO(rc, group(f, "/obs", "dataframe", "0.2.0"), done);
+  GPA_CHECK_GOTO(rc, write_obs_index(f, in), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&codes, (size_t)(n > 0 ? n : 1), sizeof *codes), done);
+  for (int64_t i = 0; i < n; i++) codes[i] = i < in->n_src ? 0 : 1;
+  const char *origin_names[2] = {"source", "target"};
+  GPA_CHECK_GOTO(rc, categorical(f, "/obs/gpa_origin", codes, n, origin_names, 2), done);
+  GPA_CHECK_GOTO(rc,
+                 categorical(f, "/obs/gpa_label", in->label, n,
+                             (const char *const *)in->label_names, in->n_labels),
+                 done);
+  if (in->same_file)
+    GPA_CHECK_GOTO(rc, copy_source_columns(f, in, codes, columns, &n_columns, &names, &n_names),
+                   done);
+  GPA_CHECK_GOTO(rc, gpa_h5s_attr_text(f, "/obs", "_index", "_index"), done);
+  GPA_CHECK_GOTO(rc, gpa_h5s_attr_texts(f, "/obs", "column-order", columns, n_columns), done);
+done:
+  gpa_h5_free_strings(&names, n_names);
+  gpa_free(&codes);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------- rank 0: the rest */
+
+/* var: the gene ids. */
+static int write_var(struct gpa_h5s *f, const struct gpa_integration *in) {
+  GPA_CHECK(group(f, "/var", "dataframe", "0.2.0"));
+  GPA_CHECK(strings(f, "/var/_index", (const char *const *)in->genes, in->g));
+  GPA_CHECK(gpa_h5s_attr_text(f, "/var", "_index", "_index"));
+  return gpa_h5s_attr_texts(f, "/var", "column-order", NULL, 0);
+}
+
+/* obsm: the latent coordinates after (X_gpa) and before (X_pca) transport, [n][k]. */
+static int write_obsm(struct gpa_h5s *f, const struct gpa_integration *in, const double *latent,
+                      const double *before) {
+  const int64_t dims[2] = {in->n, in->k};
+  GPA_CHECK(group(f, "/obsm", "dict", "0.1.0"));
+  GPA_CHECK(numbers(f, "/obsm/X_gpa", GPA_H5_F64, 2, dims, latent));
+  return numbers(f, "/obsm/X_pca", GPA_H5_F64, 2, dims, before);
+}
+
+/* uns: the report, and the empty mappings anndata expects. */
+static int write_uns(struct gpa_h5s *f, const char *json) {
+  GPA_CHECK(group(f, "/uns", "dict", "0.1.0"));
+  GPA_CHECK(gpa_h5s_write_text(f, "/uns/gpa_report", json));
+  GPA_CHECK(encoding(f, "/uns/gpa_report", "string", "0.2.0"));
+  const char *empty[] = {"/layers", "/obsp", "/varm", "/varp"};
+  for (int i = 0; i < 4; i++) GPA_CHECK(group(f, empty[i], "dict", "0.1.0"));
+  return GPA_OK;
+}
+
+/* The objects of write_annotations, in the order anndata writes them. */
+static int write_objects(struct gpa_h5s *f, struct gpa_integration *in, const double *latent,
+                         const double *before, const char *json) {
+  GPA_CHECK(encoding(f, "/", "anndata", "0.1.0"));
+  GPA_CHECK(encoding(f, "/X", "array", "0.2.0"));
+  GPA_CHECK(write_obs(f, in));
+  GPA_CHECK(write_var(f, in));
+  GPA_CHECK(write_obsm(f, in, latent, before));
+  return write_uns(f, json);
+}
+
+/* Rank 0: everything but X, added to the complete X at `path`. */
+static int write_annotations(struct gpa_integration *in, const char *path, const double *latent,
+                             const double *before, const char *json) {
+  struct gpa_h5s f;
+  if (gpa_h5s_open(&f, path, GPA_H5S_WRITE) != GPA_OK) {
+    gpa_error_clear();
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot reopen", path);
+  }
+  int rc = write_objects(&f, in, latent, before, json);
+  const int crc = gpa_h5s_close(&f);
+  rc = rc != GPA_OK ? rc : crc; /* the first failure */
+  if (rc != GPA_ERR_IO) return rc;
+  gpa_error_clear(); /* one message for any write that failed */
+  return GPA_ERROR(GPA_ERR_IO, "%s: cannot write the AnnData annotations", path);
 }
 
 /* ------------------------------------------------------------------------- the file */
 
-static int write_annotations(struct gpa_integration *in, const char *path, const double *latent,
-                             const double *before, const char *json) {
-  hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-  if (f < 0) return GPA_ERROR(GPA_ERR_IO, "%s: cannot reopen", path);
-  const hsize_t n = (hsize_t)in->n, g = (hsize_t)in->g, k = (hsize_t)in->k;
-  herr_t st = encoding(f, "anndata", "0.1.0");
-  hid_t x = H5Dopen2(f, "/X", H5P_DEFAULT);
-  if (x >= 0) {
-    encoding(x, "array", "0.2.0");
-    H5Dclose(x);
-  }
-  /* obs: index, the source file's categorical and numeric columns (same file), gpa's own. */
-  hid_t obs = group(f, "obs", "dataframe", "0.2.0");
-  const struct gpa_dataset *t = in->same_file ? &in->src : &in->tgt;
-  const char **index = malloc(sizeof(char *) * n);
-  char **made = calloc(n, sizeof(char *));
-  for (hsize_t i = 0; i < n; i++) {
-    const struct gpa_dataset *d = (int64_t)i < in->n_src ? &in->src : t;
-    if (d->sample_ids) {
-      index[i] = d->sample_ids[in->rows[i]];
-    } else {
-      made[i] = malloc(32);
-      snprintf(made[i], 32, "%lld", (long long)i);
-      index[i] = made[i];
-    }
-  }
-  if (st >= 0) st = strings(obs, "_index", index, n);
-  int32_t *codes = malloc(sizeof(int32_t) * n);
-  for (hsize_t i = 0; i < n; i++) codes[i] = (int64_t)i < in->n_src ? 0 : 1;
-  const char *origin_names[2] = {"source", "target"};
-  if (st >= 0) st = categorical(obs, "gpa_origin", codes, n, origin_names, 2);
-  if (st >= 0)
-    st = categorical(obs, "gpa_label", in->label, n, (const char **)in->label_names,
-                     (hsize_t)in->n_labels);
-  const char *columns[64] = {"gpa_origin", "gpa_label"};
-  int n_columns = 2;
-  if (in->same_file) { /* the original columns, for the output rows */
-    hid_t src = H5Fopen(in->src.path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t sobs = src >= 0 ? H5Gopen2(src, "/obs", H5P_DEFAULT) : -1;
-    H5G_info_t ginfo = {0};
-    if (sobs >= 0) H5Gget_info(sobs, &ginfo);
-    for (hsize_t c = 0; c < ginfo.nlinks && n_columns < 64 && st >= 0; c++) {
-      char name[256];
-      if (H5Lget_name_by_idx(sobs, ".", H5_INDEX_NAME, H5_ITER_INC, c, name, sizeof name,
-                             H5P_DEFAULT) < 0)
-        continue;
-      if (!strcmp(name, "_index") || !strcmp(name, "__categories")) continue;
-      H5O_info_t info;
-      if (H5Oget_info_by_name(sobs, name, &info, H5P_DEFAULT) < 0) { /* a dangling link */
-        H5Eclear2(H5E_DEFAULT);
-        continue;
-      }
-      if (info.type == H5O_TYPE_GROUP) { /* categorical: codes subset, categories kept */
-        char cpath[300], kpath[300];
-        snprintf(cpath, sizeof cpath, "%s/codes", name);
-        snprintf(kpath, sizeof kpath, "%s/categories", name);
-        hid_t cd = H5Dopen2(sobs, cpath, H5P_DEFAULT), kd = H5Dopen2(sobs, kpath, H5P_DEFAULT);
-        if (cd < 0 || kd < 0) {
-          if (cd >= 0) H5Dclose(cd);
-          if (kd >= 0) H5Dclose(kd);
-          H5Eclear2(H5E_DEFAULT);
-          continue;
-        }
-        hid_t ksp = H5Dget_space(kd), csp = H5Dget_space(cd);
-        hsize_t ncat = (hsize_t)H5Sget_simple_extent_npoints(ksp);
-        int fits = H5Sget_simple_extent_npoints(csp) == in->src.n_samples; /* else left out */
-        H5Sclose(csp);
-        int32_t *all = malloc(sizeof(int32_t) * (size_t)in->src.n_samples);
-        char **cats = calloc(ncat + 1, sizeof(char *));
-        hid_t vt = utf8_vlen();
-        herr_t r1 = fits && all ? H5Dread(cd, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                          all) : -1;
-        herr_t r2 = r1 >= 0 && cats ? H5Dread(kd, vt, H5S_ALL, H5S_ALL, H5P_DEFAULT, cats) : -1;
-        for (hsize_t i = 0; r1 >= 0 && r2 >= 0 && i < n; i++) /* codes -1 .. ncat - 1 only */
-          if (all[in->rows[i]] < -1 || all[in->rows[i]] >= (int64_t)ncat) r1 = -1;
-        if (r2 >= 0 && r1 < 0) H5Dvlen_reclaim(vt, ksp, H5P_DEFAULT, cats);
-        if (r1 >= 0 && r2 >= 0) {
-          for (hsize_t i = 0; i < n; i++) codes[i] = all[in->rows[i]];
-          st = categorical(obs, name, codes, n, (const char **)cats, ncat);
-          columns[n_columns++] = strdup(name);
-          H5Dvlen_reclaim(vt, ksp, H5P_DEFAULT, cats);
-        } else {
-          H5Eclear2(H5E_DEFAULT);
-        }
-        H5Tclose(vt);
-        H5Sclose(ksp);
-        free(all);
-        free(cats);
-        H5Dclose(cd);
-        H5Dclose(kd);
-      } else { /* numeric columns; others are left out */
-        hid_t dd = H5Dopen2(sobs, name, H5P_DEFAULT), tt = H5Dget_type(dd);
-        H5T_class_t cls = H5Tget_class(tt);
-        hid_t dsp = H5Dget_space(dd);
-        int fits = H5Sget_simple_extent_npoints(dsp) == in->src.n_samples; /* else left out */
-        H5Sclose(dsp);
-        if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && fits) {
-          double *all = malloc(sizeof(double) * (size_t)in->src.n_samples);
-          double *sub = malloc(sizeof(double) * n);
-          if (all && sub && H5Dread(dd, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) >= 0) {
-            for (hsize_t i = 0; i < n; i++) sub[i] = all[in->rows[i]];
-            st = numbers(obs, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sub, 1, &n);
-            columns[n_columns++] = strdup(name);
-          }
-          free(all);
-          free(sub);
-        }
-        H5Tclose(tt);
-        H5Dclose(dd);
-      }
-    }
-    if (sobs >= 0) H5Gclose(sobs);
-    if (src >= 0) H5Fclose(src);
-  }
-  if (st >= 0) st = attr_str(obs, "_index", "_index");
-  if (st >= 0) st = attr_strs(obs, "column-order", columns, (hsize_t)n_columns);
-  for (int c = 2; c < n_columns; c++) free((char *)columns[c]);
-  H5Gclose(obs);
-  /* var: the gene ids. */
-  hid_t var = group(f, "var", "dataframe", "0.2.0");
-  if (st >= 0) st = strings(var, "_index", (const char **)in->genes, g);
-  if (st >= 0) st = attr_str(var, "_index", "_index");
-  if (st >= 0) st = attr_strs(var, "column-order", NULL, 0);
-  H5Gclose(var);
-  /* obsm, uns and the empty mappings anndata expects. */
-  hid_t obsm = group(f, "obsm", "dict", "0.1.0");
-  hsize_t dims[2] = {n, k};
-  if (st >= 0) st = numbers(obsm, "X_gpa", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, latent, 2, dims);
-  if (st >= 0) st = numbers(obsm, "X_pca", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, before, 2, dims);
-  H5Gclose(obsm);
-  hid_t uns = group(f, "uns", "dict", "0.1.0");
-  const char *report[1] = {json};
-  if (st >= 0) {
-    hid_t tt = utf8_vlen(), sp = H5Screate(H5S_SCALAR);
-    hid_t d = H5Dcreate2(uns, "gpa_report", tt, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    st = d < 0 ? -1 : H5Dwrite(d, tt, H5S_ALL, H5S_ALL, H5P_DEFAULT, report);
-    if (d >= 0) {
-      encoding(d, "string", "0.2.0");
-      H5Dclose(d);
-    }
-    H5Sclose(sp);
-    H5Tclose(tt);
-  }
-  H5Gclose(uns);
-  const char *empty[] = {"layers", "obsp", "varm", "varp"};
-  for (int i = 0; i < 4; i++) {
-    hid_t e = group(f, empty[i], "dict", "0.1.0");
-    if (e >= 0) H5Gclose(e);
-  }
-  for (hsize_t i = 0; i < n; i++) free(made[i]);
-  free(made);
-  free(index);
-  free(codes);
-  H5Fclose(f);
-  if (st < 0) return GPA_ERROR(GPA_ERR_IO, "%s: cannot write the AnnData annotations", path);
+/* Collective: the gathers of gather_latent. */
+static int gather_rows(const struct gpa_integration *in, const int *counts, const int *displs,
+                       double *latent, double *before) {
+  const int mine = (int)(in->part.n_local * in->k);
+  GPA_MPI(MPI_Gatherv(in->Zc, mine, MPI_DOUBLE, latent, counts, displs, MPI_DOUBLE, 0, in->comm));
+  GPA_MPI(MPI_Gatherv(in->Z, mine, MPI_DOUBLE, before, counts, displs, MPI_DOUBLE, 0, in->comm));
   return GPA_OK;
 }
 
-int gpa_integration_write_h5ad(struct gpa_integration *in, const char *path, const char *json) {
-  char tmp[GPA_PATH_MAX + 16];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  /* X by all ranks, collectively; the rest by rank 0 (variable-length strings). */
-  struct gpa_h5 f;
-  GPA_CHECK(gpa_h5_create(&f, in->comm, tmp));
-  int rc = gpa_h5_write_rows_f32(&f, "/X", in->Xc, in->part, in->g, NULL);
-  int crc = gpa_h5_close(&f);
-  if (rc == GPA_OK) rc = crc;
-  rc = gpa_comm_agree(in->comm, rc);
-  /* Rank 0 needs every latent row. */
-  const int64_t k = in->k, n = in->n;
-  double *latent = NULL, *before = NULL;
-  int *counts = malloc(sizeof(int) * (size_t)in->size), *displs = malloc(sizeof(int) * (size_t)in->size);
+/* Not collective: the counts and displacements of the gathers, and (rank 0) their buffers. */
+static int gather_alloc(const struct gpa_integration *in, int **counts, int **displs,
+                        double **latent, double **before) {
+  const int64_t n = in->n, k = in->k;
+  GPA_CHECK(gpa_alloc_array(counts, (size_t)in->size, sizeof **counts));
+  GPA_CHECK(gpa_alloc_array(displs, (size_t)in->size, sizeof **displs));
   for (int r = 0; r < in->size; r++) {
-    struct gpa_part q = gpa_partition(n, r, in->size);
-    counts[r] = (int)(q.n_local * k);
-    displs[r] = (int)(q.offset * k);
+    const struct gpa_part q = gpa_partition(n, r, in->size);
+    (*counts)[r] = (int)(q.n_local * k);
+    (*displs)[r] = (int)(q.offset * k);
   }
+  if (in->rank != 0) return GPA_OK;
+  GPA_CHECK(gpa_alloc_array(latent, (size_t)(n * k + 1), sizeof **latent));
+  return gpa_alloc_array(before, (size_t)(n * k + 1), sizeof **before);
+}
+
+/* Collective: every latent row after (*latent) and before (*before) transport, [n][k] on rank
+ * 0 (gpa_free them); NULL elsewhere. */
+static int gather_latent(const struct gpa_integration *in, double **latent, double **before) {
+  const int64_t n = in->n, k = in->k;
+  if (n * k > INT_MAX) /* the same on every rank */
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "the .h5ad output: %lld samples x %lld components are more "
+                     "latent values than one gather to rank 0 takes (%d)",
+                     (long long)n, (long long)k, INT_MAX);
+  int *counts = NULL, *displs = NULL, rc;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(in->comm, gather_alloc(in, &counts, &displs, latent, before)),
+                 done);
+  GPA_CHECK_GOTO(rc, gather_rows(in, counts, displs, *latent, *before), done);
+done:
+  gpa_free(&counts);
+  gpa_free(&displs);
+  return rc;
+}
+
+int gpa_integration_write_h5ad(struct gpa_integration *in, const char *path, const char *json) {
+  struct gpa_h5 f;
+  int rc = gpa_h5_create_staged(&f, in->comm, path);
+  GPA_CHECK(gpa_h5_close_staged(
+      &f, rc == GPA_OK ? gpa_h5_write_rows_f32(&f, "/X", in->Xc, in->part, in->g, NULL) : rc));
+  double *latent = NULL, *before = NULL;
+  GPA_CHECK_GOTO(rc, gather_latent(in, &latent, &before), done);
   if (in->rank == 0) {
-    latent = malloc(sizeof(double) * (size_t)(n * k));
-    before = malloc(sizeof(double) * (size_t)(n * k));
+    GPA_CHECK_GOTO(rc, write_annotations(in, f.path, latent, before, json), done);
+    GPA_CHECK_GOTO(rc, gpa_io_commit(f.path, f.final), done);
   }
-  MPI_Gatherv(in->Zc, (int)(in->part.n_local * k), MPI_DOUBLE, latent, counts, displs, MPI_DOUBLE,
-              0, in->comm);
-  MPI_Gatherv(in->Z, (int)(in->part.n_local * k), MPI_DOUBLE, before, counts, displs, MPI_DOUBLE,
-              0, in->comm);
-  free(counts);
-  free(displs);
-  if (in->rank == 0) {
-    if (rc == GPA_OK) rc = write_annotations(in, tmp, latent, before, json);
-    if (rc == GPA_OK) rc = gpa_io_commit(tmp, path);
-    if (rc) unlink(tmp);
-    free(latent);
-    free(before);
-  }
+done:
+  if (rc != GPA_OK && in->rank == 0) unlink(f.path);
+  gpa_free(&latent);
+  gpa_free(&before);
   return gpa_comm_agree(in->comm, rc);
 }

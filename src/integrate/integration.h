@@ -22,22 +22,23 @@ struct gpa_integration {
   char **genes;                 /* [g] ids (pointers into src.gene_ids) */
   /* Samples: the pooled rows, source first, then target. */
   int64_t n_src, n_tgt, n;
-  int64_t *rows;       /* [n] row of each pooled sample in its file */
-  int32_t *label;      /* [n] label index into label_names */
-  int32_t *batch;      /* [n] original batch code */
+  int64_t *rows;  /* [n] row of each pooled sample in its file */
+  int32_t *label; /* [n] label index into label_names */
+  int32_t *batch; /* [n] original batch code */
   int n_labels;
-  char **label_names;  /* [n_labels] */
+  char **label_names;   /* [n_labels] */
   struct gpa_part part; /* pooled samples of this rank */
   /* Data of this rank's samples. */
-  float *X;            /* [n_local][g] as read */
-  float *Xc;           /* [n_local][g] corrected: source rows decoded after transport */
-  float *Xb;           /* [n_local][g] baseline: source rows adjusted per label and gene */
+  float *X;  /* [n_local][g] as read */
+  float *Xc; /* [n_local][g] corrected: source rows decoded after transport */
+  float *Xb; /* [n_local][g] baseline: source rows adjusted per label and gene */
   struct gpa_pca pca;
   int k;
-  double *Z;           /* [n_local][k] latent coordinates before transport (PCA units) */
-  double *Zc;          /* [n_local][k] after transport (PCA units) */
-  /* Per label: the run file of its transport, and the report. */
-  char (*run_files)[GPA_PATH_MAX];
+  double *Z;  /* [n_local][k] latent coordinates before transport (PCA units) */
+  double *Zc; /* [n_local][k] after transport (PCA units) */
+  /* Per label: the run file of its transport (its recorded deck reads the label's rows from
+   * /runs/<label> of the output), and the report. */
+  char (*run_files)[GPA_PATH_MAX]; /* [n_labels] */
   double seconds_pca, seconds_gpa, seconds_per_step;
   int64_t steps_total;
 };

@@ -177,7 +177,7 @@ static int check_inputs(const int64_t *meta, int size, struct range *ranges) {
                      "ScaLAPACK and LAPACK", (long long)n, (long long)g);
   if (meta[M_METHOD] != GPA_PCA_AUTO && meta[M_METHOD] != GPA_PCA_DENSE &&
       meta[M_METHOD] != GPA_PCA_RANDOMIZED)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: unknown method %lld (expected " GPA_PCA_NAMES ")",
+    return GPA_ERROR(GPA_ERR_INPUT, "PCA: unknown method %lld (expected auto|dense|randomized)",
                      (long long)meta[M_METHOD]);
   if (meta[M_OVERSAMPLE] < 0 || meta[M_POWER] < 0)
     return GPA_ERROR(GPA_ERR_INPUT, "PCA: oversampling (%lld) and power iterations (%lld) must "
@@ -201,21 +201,31 @@ static int check_inputs(const int64_t *meta, int size, struct range *ranges) {
   return GPA_OK;
 }
 
+/* meta [size][M_LEN] and ranges [size]. */
+static int inputs_alloc(int size, int64_t **meta, struct range **ranges) {
+  GPA_CHECK(gpa_alloc_array(meta, (size_t)size * M_LEN, sizeof(int64_t)));
+  GPA_CHECK(gpa_alloc_array(ranges, (size_t)size, sizeof **ranges));
+  return GPA_OK;
+}
+
+/* Collective: every rank's mine [M_LEN] into meta [size][M_LEN]. */
+static int allgather_meta(MPI_Comm comm, const int64_t *mine, int64_t *meta) {
+  GPA_MPI(MPI_Allgather(mine, M_LEN, MPI_INT64_T, meta, M_LEN, MPI_INT64_T, comm));
+  return GPA_OK;
+}
+
 /* Collective: gathers every rank's arguments into meta [size][M_LEN] and validates them. */
 static int gather_inputs(MPI_Comm comm, int size, struct gpa_part part, int64_t g, int k,
                          int method, int oversample, int power_iterations, uint64_t seed,
                          int64_t **meta) {
   struct range *ranges = NULL;
-  int rc = gpa_alloc_array(meta, (size_t)size * M_LEN, sizeof(int64_t));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&ranges, (size_t)size, sizeof *ranges);
-  rc = gpa_comm_agree(comm, rc);
-  if (rc == GPA_OK) {
-    int64_t mine[M_LEN] = {part.offset, part.n_local, part.n_global, g,
-                           k, method, oversample, power_iterations, (int64_t)seed};
-    int mpi_rc = MPI_Allgather(mine, M_LEN, MPI_INT64_T, *meta, M_LEN, MPI_INT64_T, comm);
-    rc = mpi_rc == MPI_SUCCESS ? check_inputs(*meta, size, ranges)
-                               : gpa_mpi_error(mpi_rc, "MPI_Allgather");
-  }
+  const int64_t mine[M_LEN] = {part.offset, part.n_local,     part.n_global, g, k, method,
+                               oversample,  power_iterations, (int64_t)seed};
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, inputs_alloc(size, meta, &ranges)), done);
+  GPA_CHECK_GOTO(rc, allgather_meta(comm, mine, *meta), done);
+  GPA_CHECK_GOTO(rc, check_inputs(*meta, size, ranges), done);
+done:
   gpa_free(&ranges);
   if (rc != GPA_OK) gpa_free(meta);
   return rc;
@@ -248,28 +258,36 @@ static int column_means(MPI_Comm comm, const float *X_local, struct gpa_part par
   return GPA_OK;
 }
 
-/* Collective: moves whole rows (float) from the caller's split to the row slab with one
- * MPI_Alltoallv and stores them centred, in double, column-major.  Also returns the total
- * variance (sum of the column variances, divisor n - 1). */
-static int slab_create(MPI_Comm comm, int rank, int size, const int64_t *meta,
-                       const float *X_local, const double *mean, struct slab *s,
-                       double *total_variance) {
-  const int64_t n = meta[M_N], g = meta[M_G];
-  s->n = n;
-  s->g = g;
-  s->mb = (n + size - 1) / size;
-  s->rows = slab_rows(n, s->mb, rank);
-  s->lld = max64(1, s->rows);
+/* Collective: the MPI_Alltoallv of whole rows of g floats; counts [4][size] holds the send
+ * counts, send offsets, receive counts and receive offsets, in rows. */
+static int alltoallv_rows(MPI_Comm comm, int size, const float *X_local, const int *counts,
+                          float *recv, int64_t g) {
+  MPI_Datatype row;
+  GPA_MPI(MPI_Type_contiguous((int)g, MPI_FLOAT, &row));
+  int mpi_rc = MPI_Type_commit(&row);
+  if (mpi_rc == MPI_SUCCESS)
+    mpi_rc = MPI_Alltoallv(X_local, counts, counts + size, row, recv, counts + 2 * size,
+                           counts + 3 * size, row, comm);
+  GPA_MPI(MPI_Type_free(&row));
+  if (mpi_rc != MPI_SUCCESS) return gpa_mpi_error(mpi_rc, "MPI_Alltoallv");
+  return GPA_OK;
+}
+
+/* The slab's counts [4][size], its received rows recv [rows][g] and its matrix s->a. */
+static int slab_alloc(struct slab *s, int size, int **counts, float **recv) {
+  GPA_CHECK(gpa_alloc_array(counts, 4 * (size_t)size, sizeof(int)));
+  GPA_CHECK(gpa_alloc_array(recv, (size_t)(s->rows * s->g), sizeof(float)));
+  GPA_CHECK(gpa_alloc_array(&s->a, (size_t)(s->lld * s->g), sizeof(double)));
+  return GPA_OK;
+}
+
+/* counts [4][size] of the move to the slab, in rows: send counts, send offsets, receive
+ * counts, receive offsets. */
+static void slab_counts(const int64_t *meta, int rank, int size, const struct slab *s,
+                        int *counts) {
+  const int64_t n = s->n;
   const int64_t my_lo = meta[rank * M_LEN + M_OFFSET], my_count = meta[rank * M_LEN + M_ROWS];
   const int64_t slab_lo = rank * s->mb;
-
-  int *counts = NULL; /* [4][size]: send counts, send offsets, receive counts, receive offsets */
-  float *recv = NULL; /* [rows][g] */
-  int rc = gpa_alloc_array(&counts, 4 * (size_t)size, sizeof(int));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&recv, (size_t)(s->rows * g), sizeof(float));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&s->a, (size_t)(s->lld * g), sizeof(double));
-  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rc), done);
-
   int *scount = counts, *sdispl = counts + size, *rcount = counts + 2 * size,
       *rdispl = counts + 3 * size;
   for (int q = 0; q < size; q++) {
@@ -284,20 +302,13 @@ static int slab_create(MPI_Comm comm, int rank, int size, const int64_t *meta,
     rcount[q] = hi > lo ? (int)(hi - lo) : 0;
     rdispl[q] = hi > lo ? (int)(lo - slab_lo) : 0;
   }
-  MPI_Datatype row;
-  int mpi_rc = MPI_Type_contiguous((int)g, MPI_FLOAT, &row);
-  if (mpi_rc == MPI_SUCCESS) mpi_rc = MPI_Type_commit(&row);
-  if (mpi_rc == MPI_SUCCESS) {
-    mpi_rc = MPI_Alltoallv(X_local, scount, sdispl, row, recv, rcount, rdispl, row, comm);
-    MPI_Type_free(&row);
-  }
-  if (mpi_rc != MPI_SUCCESS) {
-    rc = gpa_mpi_error(mpi_rc, "MPI_Alltoallv");
-    goto done;
-  }
+}
 
-  /* Transpose to column-major while centring, 64 rows at a time (their cache lines stay warm
-   * over consecutive columns). */
+/* s->a = the received rows recv [rows][g] centred, column-major; returns this rank's sum of
+ * squares.  Transposes 64 rows at a time (their cache lines stay warm over consecutive
+ * columns). */
+static double slab_centre(struct slab *s, const float *recv, const double *mean) {
+  const int64_t g = s->g;
   double ss = 0.0;
   for (int64_t i0 = 0; i0 < s->rows; i0 += 64) {
     const int64_t i1 = min64(i0 + 64, s->rows);
@@ -310,11 +321,28 @@ static int slab_create(MPI_Comm comm, int rank, int size, const int64_t *meta,
       }
     }
   }
-  mpi_rc = MPI_Allreduce(MPI_IN_PLACE, &ss, 1, MPI_DOUBLE, MPI_SUM, comm);
-  if (mpi_rc != MPI_SUCCESS) {
-    rc = gpa_mpi_error(mpi_rc, "MPI_Allreduce");
-    goto done;
-  }
+  return ss;
+}
+
+/* Collective: moves whole rows (float) from the caller's split to the row slab with one
+ * MPI_Alltoallv and stores them centred, in double, column-major.  Also returns the total
+ * variance (sum of the column variances, divisor n - 1). */
+static int slab_create(MPI_Comm comm, int rank, int size, const int64_t *meta, const float *X_local,
+                       const double *mean, struct slab *s, double *total_variance) {
+  const int64_t n = meta[M_N], g = meta[M_G];
+  s->n = n;
+  s->g = g;
+  s->mb = (n + size - 1) / size;
+  s->rows = slab_rows(n, s->mb, rank);
+  s->lld = max64(1, s->rows);
+  int *counts = NULL; /* [4][size] */
+  float *recv = NULL; /* [rows][g] */
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, slab_alloc(s, size, &counts, &recv)), done);
+  slab_counts(meta, rank, size, s, counts);
+  GPA_CHECK_GOTO(rc, alltoallv_rows(comm, size, X_local, counts, recv, g), done);
+  double ss = slab_centre(s, recv, mean);
+  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(comm, &ss, 1), done);
   *total_variance = ss / (double)(n - 1);
 
 done:
@@ -549,15 +577,105 @@ static int project_rows(MPI_Comm comm, const struct slab *s, const struct sketch
   return GPA_OK;
 }
 
+/* The randomized method's buffers besides the sketch. */
+struct rand_buffers {
+  double *omega; /* [g][l] the test matrix */
+  double *bt;    /* [l][g] Q^T Xc, and Z = Xc^T Q column-major */
+  double *u;     /* [l][g] right singular vectors of B, as rows */
+  double *s_all; /* [l] singular values */
+  double *tau;   /* [l] */
+  double *work;  /* [lwork] for every (Sca)LAPACK call */
+  int lwork;
+};
+
+static int rand_alloc(struct rand_buffers *b, struct sketch *y, int64_t g, int l, int nb) {
+  GPA_CHECK(gpa_alloc_array(&b->omega, (size_t)(g * l), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&b->bt, (size_t)(g * l), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&b->u, (size_t)(g * l), sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&b->s_all, (size_t)l, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&b->tau, (size_t)l, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&y->y, (size_t)y->lld * (size_t)l, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&y->tau, (size_t)l + (size_t)nb, sizeof(double)));
+  return GPA_OK;
+}
+
+static void rand_free(struct rand_buffers *b, struct sketch *y) {
+  gpa_free(&b->omega);
+  gpa_free(&b->bt);
+  gpa_free(&b->u);
+  gpa_free(&b->s_all);
+  gpa_free(&b->tau);
+  gpa_free(&y->y);
+  gpa_free(&y->tau);
+  gpa_free(&b->work);
+}
+
+/* Collective: the workspace of pdgeqrf, pdorgqr, dgeqrf, dorgqr and dgesvd: one buffer, the
+ * largest. */
+static int rand_workspace(MPI_Comm comm, struct sketch *y, int64_t g, struct rand_buffers *b) {
+  const int gi = (int)g, l = y->l, one = 1, neg = -1;
+  double q[5] = {0};
+  int infos[5] = {0};
+  pdgeqrf_(&y->n, &l, y->y, &one, &one, y->desc, y->tau, &q[0], &neg, &infos[0]);
+  pdorgqr_(&y->n, &l, &l, y->y, &one, &one, y->desc, y->tau, &q[1], &neg, &infos[1]);
+  dgeqrf_(&gi, &l, b->bt, &gi, b->tau, &q[2], &neg, &infos[2]);
+  dorgqr_(&gi, &l, &l, b->bt, &gi, b->tau, &q[3], &neg, &infos[3]);
+  double dummy = 0.0;
+  dgesvd_("S", "N", &gi, &l, b->bt, &gi, b->s_all, b->u, &gi, &dummy, &one, &q[4], &neg, &infos[4],
+          1, 1);
+  static const char *const names[5] = {"pdgeqrf", "pdorgqr", "dgeqrf", "dorgqr", "dgesvd"};
+  double need = 0.0;
+  for (int i = 0; i < 5; i++) {
+    GPA_CHECK(lib_agree(comm, names[i], infos[i]));
+    if (q[i] > need) need = q[i];
+  }
+  return work_alloc(comm, need, &b->work, &b->lwork);
+}
+
+/* Omega [g][l]: column c is the normal sequence of generator (seed, stream, c), the same on
+ * every rank and, column by column, for any l. */
+static void test_matrix(double *omega, int64_t g, int l, uint64_t seed) {
+  for (int c = 0; c < l; c++) {
+    struct gpa_rng rng;
+    gpa_rng_init(&rng, seed, GPA_STREAM_PCA_SKETCH, (uint64_t)c);
+    for (int64_t i = 0; i < g; i++) omega[i * l + c] = gpa_rng_normal(&rng);
+  }
+}
+
+/* Collective: Q, the orthonormal basis of the range of Xc Omega, refined by power iterations
+ * (Z = Xc^T Q orthonormalised identically on every rank, then Q of Xc Z), in y. */
+static int range_finder(MPI_Comm comm, const struct slab *s, int power_iterations, struct sketch *y,
+                        struct rand_buffers *b) {
+  const int64_t g = s->g;
+  const int gi = (int)g, l = y->l;
+  int info = 0;
+  /* Y^T [l][lld] = Omega^T Xc^T, then Q. */
+  gpa_gemm('T', 'N', l, s->rows, g, 1.0, b->omega, l, s->a, s->lld, 0.0, y->y, y->lld);
+  GPA_CHECK(sketch_orthonormalise(comm, y, b->work, b->lwork));
+  for (int it = 0; it < power_iterations; it++) {
+    /* Z = Xc^T Q (g x l, column-major in bt), orthonormalised identically on every rank. */
+    GPA_CHECK(project_rows(comm, s, y, b->bt));
+    dgeqrf_(&gi, &l, b->bt, &gi, b->tau, b->work, &b->lwork, &info);
+    GPA_CHECK(lib_agree(comm, "dgeqrf", info));
+    dorgqr_(&gi, &l, &l, b->bt, &gi, b->tau, b->work, &b->lwork, &info);
+    GPA_CHECK(lib_agree(comm, "dorgqr", info));
+    /* Y^T = Z^T Xc^T, then Q. */
+    gpa_gemm('N', 'N', l, s->rows, g, 1.0, b->bt, g, s->a, s->lld, 0.0, y->y, y->lld);
+    GPA_CHECK(sketch_orthonormalise(comm, y, b->work, b->lwork));
+  }
+  return GPA_OK;
+}
+
 /* Collective: comps [k][g] and sv [k] by the randomized range finder with power iterations. */
 static int pca_randomized(MPI_Comm comm, const struct grids *gr, const struct slab *s, int k,
                           int oversample, int power_iterations, uint64_t seed, double *comps,
                           double *sv) {
   const int64_t g = s->g;
   const int l = (int)min64(min64((int64_t)k + oversample, s->n), g);
-  const int gi = (int)g, one = 1, zero = 0, neg = -1;
+  const int gi = (int)g, one = 1, zero = 0;
   if (s->mb * l > INT_MAX || g * l > INT_MAX)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: the %lld x %d sketch exceeds the 32-bit indexing of "
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: the %lld x %d sketch exceeds the 32-bit indexing of "
                      "ScaLAPACK and LAPACK; use more ranks or fewer components",
                      (long long)s->n, l);
 
@@ -567,86 +685,36 @@ static int pca_randomized(MPI_Comm comm, const struct grids *gr, const struct sl
   descinit_(y.desc, &y.n, &y.l, &y.mb, &nb, &zero, &zero, &gr->slab, &y.lld, &info);
   GPA_CHECK(lib_agree(comm, "descinit", info));
 
-  double *omega = NULL, *bt = NULL, *u = NULL, *s_all = NULL, *tau = NULL;
-  double *work = NULL;
-  int rc = gpa_alloc_array(&omega, (size_t)(g * l), sizeof(double)); /* [g][l] */
-  if (rc == GPA_OK) rc = gpa_alloc_array(&bt, (size_t)(g * l), sizeof(double)); /* [l][g] */
-  if (rc == GPA_OK) rc = gpa_alloc_array(&u, (size_t)(g * l), sizeof(double));  /* [l][g] */
-  if (rc == GPA_OK) rc = gpa_alloc_array(&s_all, (size_t)l, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&tau, (size_t)l, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&y.y, (size_t)y.lld * (size_t)l, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&y.tau, (size_t)l + (size_t)nb, sizeof(double));
-  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rc), done);
-
-  /* Workspace for pdgeqrf, pdorgqr, dgeqrf, dorgqr and dgesvd: one buffer, the largest. */
-  double q[5] = {0};
-  int infos[5] = {0};
-  pdgeqrf_(&y.n, &l, y.y, &one, &one, y.desc, y.tau, &q[0], &neg, &infos[0]);
-  pdorgqr_(&y.n, &l, &l, y.y, &one, &one, y.desc, y.tau, &q[1], &neg, &infos[1]);
-  dgeqrf_(&gi, &l, bt, &gi, tau, &q[2], &neg, &infos[2]);
-  dorgqr_(&gi, &l, &l, bt, &gi, tau, &q[3], &neg, &infos[3]);
-  double dummy = 0.0;
-  dgesvd_("S", "N", &gi, &l, bt, &gi, s_all, u, &gi, &dummy, &one, &q[4], &neg, &infos[4], 1, 1);
-  static const char *const names[5] = {"pdgeqrf", "pdorgqr", "dgeqrf", "dorgqr", "dgesvd"};
-  double need = 0.0;
-  for (int i = 0; i < 5; i++) {
-    GPA_CHECK_GOTO(rc, lib_agree(comm, names[i], infos[i]), done);
-    if (q[i] > need) need = q[i];
-  }
-  int lwork = 0;
-  GPA_CHECK_GOTO(rc, work_alloc(comm, need, &work, &lwork), done);
-
-  /* Omega [g][l]: column c is the normal sequence of generator (seed, stream, c), the same on
-   * every rank and, column by column, for any l. */
-  for (int c = 0; c < l; c++) {
-    struct gpa_rng rng;
-    gpa_rng_init(&rng, seed, GPA_STREAM_PCA_SKETCH, (uint64_t)c);
-    for (int64_t i = 0; i < g; i++) omega[i * l + c] = gpa_rng_normal(&rng);
-  }
-
-  /* Y^T [l][lld] = Omega^T Xc^T, then Q. */
-  gpa_gemm('T', 'N', l, s->rows, g, 1.0, omega, l, s->a, s->lld, 0.0, y.y, y.lld);
-  GPA_CHECK_GOTO(rc, sketch_orthonormalise(comm, &y, work, lwork), done);
-  for (int it = 0; it < power_iterations; it++) {
-    /* Z = Xc^T Q (g x l, column-major in bt), orthonormalised identically on every rank. */
-    GPA_CHECK_GOTO(rc, project_rows(comm, s, &y, bt), done);
-    dgeqrf_(&gi, &l, bt, &gi, tau, work, &lwork, &info);
-    GPA_CHECK_GOTO(rc, lib_agree(comm, "dgeqrf", info), done);
-    dorgqr_(&gi, &l, &l, bt, &gi, tau, work, &lwork, &info);
-    GPA_CHECK_GOTO(rc, lib_agree(comm, "dorgqr", info), done);
-    /* Y^T = Z^T Xc^T, then Q. */
-    gpa_gemm('N', 'N', l, s->rows, g, 1.0, bt, g, s->a, s->lld, 0.0, y.y, y.lld);
-    GPA_CHECK_GOTO(rc, sketch_orthonormalise(comm, &y, work, lwork), done);
-  }
+  struct rand_buffers b = {0};
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rand_alloc(&b, &y, g, l, nb)), done);
+  GPA_CHECK_GOTO(rc, rand_workspace(comm, &y, g, &b), done);
+  test_matrix(b.omega, g, l, seed);
+  GPA_CHECK_GOTO(rc, range_finder(comm, s, power_iterations, &y, &b), done);
 
   /* B = Q^T Xc (l x g), i.e. B^T column-major g x l: its left singular vectors are the right
    * singular vectors of B.  u [l][g] holds them as rows. */
-  GPA_CHECK_GOTO(rc, project_rows(comm, s, &y, bt), done);
-  dgesvd_("S", "N", &gi, &l, bt, &gi, s_all, u, &gi, &dummy, &one, work, &lwork, &info, 1, 1);
+  GPA_CHECK_GOTO(rc, project_rows(comm, s, &y, b.bt), done);
+  double dummy = 0.0;
+  dgesvd_("S", "N", &gi, &l, b.bt, &gi, b.s_all, b.u, &gi, &dummy, &one, b.work, &b.lwork, &info, 1,
+          1);
   GPA_CHECK_GOTO(rc, lib_agree(comm, "dgesvd", info), done);
-  memcpy(comps, u, sizeof(double) * (size_t)k * (size_t)g);
-  memcpy(sv, s_all, sizeof(double) * (size_t)k);
+  memcpy(comps, b.u, sizeof(double) * (size_t)k * (size_t)g);
+  memcpy(sv, b.s_all, sizeof(double) * (size_t)k);
 
 done:
-  gpa_free(&omega);
-  gpa_free(&bt);
-  gpa_free(&u);
-  gpa_free(&s_all);
-  gpa_free(&tau);
-  gpa_free(&y.y);
-  gpa_free(&y.tau);
-  gpa_free(&work);
+  rand_free(&b, &y);
   return rc;
 }
 
 /* ------------------------------------------------------------------ public */
 
-/* Collective: rank 0's buf [n] to every rank (MPI counts are int: in chunks). */
-static int bcast_doubles(MPI_Comm comm, double *buf, int64_t n) {
-  for (int64_t sent = 0; sent < n; sent += 1 << 30) {
-    const int chunk = (int)min64(n - sent, 1 << 30);
-    GPA_MPI(MPI_Bcast(buf + sent, chunk, MPI_DOUBLE, 0, comm));
-  }
+/* The result's arrays: mean [g], components [k][g], singular values and explained [k]. */
+static int pca_alloc(struct gpa_pca *pca, int64_t g, int k) {
+  GPA_CHECK(gpa_alloc_array(&pca->mean, (size_t)g, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&pca->components, (size_t)k * (size_t)g, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&pca->singular_values, (size_t)k, sizeof(double)));
+  GPA_CHECK(gpa_alloc_array(&pca->explained, (size_t)k, sizeof(double)));
   return GPA_OK;
 }
 
@@ -682,11 +750,8 @@ int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_part part, i
   pca->g = g;
   pca->k = k;
   pca->method = method;
-  int rc = gpa_alloc_array(&pca->mean, (size_t)g, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&pca->components, (size_t)k * (size_t)g, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&pca->singular_values, (size_t)k, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&pca->explained, (size_t)k, sizeof(double));
-  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rc), done);
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, pca_alloc(pca, g, k)), done);
 
   GPA_CHECK_GOTO(rc, column_means(comm, X_local, part, g, pca->mean), done);
   GPA_CHECK_GOTO(rc, slab_create(comm, rank, size, meta, X_local, pca->mean, &s,
@@ -699,8 +764,10 @@ int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_part part, i
                                       pca->components, pca->singular_values), done);
 
   /* Rank 0's result everywhere, bitwise (independent of how MPI orders its reductions). */
-  GPA_CHECK_GOTO(rc, bcast_doubles(comm, pca->components, (int64_t)k * g), done);
-  GPA_CHECK_GOTO(rc, bcast_doubles(comm, pca->singular_values, k), done);
+  GPA_CHECK_GOTO(
+      rc, gpa_bcast_bytes(comm, pca->components, sizeof(double) * (size_t)k * (size_t)g, 0), done);
+  GPA_CHECK_GOTO(rc, gpa_bcast_bytes(comm, pca->singular_values, sizeof(double) * (size_t)k, 0),
+                 done);
   fix_signs(pca->components, k, g);
   for (int c = 0; c < k; c++) {
     const double var = pca->singular_values[c] * pca->singular_values[c] / (double)(n - 1);
@@ -726,8 +793,7 @@ void gpa_pca_destroy(struct gpa_pca *pca) {
 /* Encode and decode go through a fixed tile of at most PCA_TILE doubles (rows x a column chunk),
  * so they need no allocation and cannot fail; every product is a BLIS gemm on the tile. */
 
-void gpa_pca_encode(const struct gpa_pca *pca, const float *x, int64_t rows, double scale,
-                    double *z) {
+void gpa_pca_encode(const struct gpa_pca *pca, const float *x, int64_t rows, double *z) {
   double tile[PCA_TILE];
   const int64_t g = pca->g, k = pca->k;
   const int64_t cb = min64(g, PCA_TILE), rb = PCA_TILE / cb;
@@ -738,15 +804,14 @@ void gpa_pca_encode(const struct gpa_pca *pca, const float *x, int64_t rows, dou
       for (int64_t i = 0; i < nr; i++)
         for (int64_t j = 0; j < nc; j++)
           tile[i * nc + j] = (double)x[(r0 + i) * g + c0 + j] - pca->mean[c0 + j];
-      /* z [nr][k] (+)= tile [nr][nc] V[:, c0:c0+nc]^T / scale */
-      gpa_gemm('N', 'T', nr, k, nc, 1.0 / scale, tile, nc, pca->components + c0, g,
-               c0 == 0 ? 0.0 : 1.0, z + r0 * k, k);
+      /* z [nr][k] (+)= tile [nr][nc] V[:, c0:c0+nc]^T */
+      gpa_gemm('N', 'T', nr, k, nc, 1.0, tile, nc, pca->components + c0, g, c0 == 0 ? 0.0 : 1.0,
+               z + r0 * k, k);
     }
   }
 }
 
-void gpa_pca_decode(const struct gpa_pca *pca, const double *z, int64_t rows, double scale,
-                    float *x) {
+void gpa_pca_decode(const struct gpa_pca *pca, const double *z, int64_t rows, float *x) {
   double tile[PCA_TILE];
   const int64_t g = pca->g, k = pca->k;
   const int64_t cb = min64(g, PCA_TILE), rb = PCA_TILE / cb;
@@ -754,9 +819,8 @@ void gpa_pca_decode(const struct gpa_pca *pca, const double *z, int64_t rows, do
     const int64_t nr = min64(rb, rows - r0);
     for (int64_t c0 = 0; c0 < g; c0 += cb) {
       const int64_t nc = min64(cb, g - c0);
-      /* tile [nr][nc] = scale z [nr][k] V[:, c0:c0+nc] */
-      gpa_gemm('N', 'N', nr, nc, k, scale, z + r0 * k, k, pca->components + c0, g, 0.0, tile,
-               nc);
+      /* tile [nr][nc] = z [nr][k] V[:, c0:c0+nc] */
+      gpa_gemm('N', 'N', nr, nc, k, 1.0, z + r0 * k, k, pca->components + c0, g, 0.0, tile, nc);
       for (int64_t i = 0; i < nr; i++)
         for (int64_t j = 0; j < nc; j++)
           x[(r0 + i) * g + c0 + j] = (float)(pca->mean[c0 + j] + tile[i * nc + j]);

@@ -23,6 +23,7 @@ int gpa_lipschitz_create(struct gpa_lipschitz *lp, const struct gpa_mlp *m, int 
     total += lp->rows[l];
     if (lp->cols[l] > max_cols) max_cols = lp->cols[l];
   }
+  lp->u_len = total;
   GPA_CHECK(gpa_alloc_array(&lp->u, (size_t)total, sizeof(double)));
   GPA_CHECK(gpa_alloc_array(&lp->v, (size_t)max_cols, sizeof(double)));
   for (int l = 0; l < lp->n_layers; l++) {
@@ -91,8 +92,8 @@ void gpa_lipschitz_project(struct gpa_lipschitz *lp, double *theta) {
     if (lp->method == GPA_NORM_FROBENIUS) {
       norm = gpa_nrm2(count, W);
     } else if (lp->sigma[l] < 0.0) { /* first projection: converge the vector */
-      norm = gpa_spectral_norm(W, lp->rows[l], lp->cols[l], lp->u + lp->u_off[l], lp->v, 500,
-                               1e-13);
+      norm =
+          gpa_spectral_norm(W, lp->rows[l], lp->cols[l], lp->u + lp->u_off[l], lp->v, 500, 1e-13);
     } else {
       norm = 0.0;
       for (int64_t it = 0; it < lp->iterations; it++)

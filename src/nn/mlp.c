@@ -13,23 +13,27 @@ static const double PI = 3.14159265358979323846;
 
 double gpa_activation(int act, double z, double eps, double slope) {
   switch (act) {
-  case GPA_ACT_LEAKY_RELU: return z > 0.0 ? z : slope * z;
-  case GPA_ACT_SMOOTH_RELU:
-    if (z < 0.0) return 0.0;
-    if (z >= 2.0 * eps) return z - eps;
-    return z * z / (4.0 * eps) + eps * (cos(PI * z / eps) - 1.0) / (2.0 * PI * PI);
-  default: return z > 0.0 ? z : 0.0;
+    case GPA_ACT_LEAKY_RELU:
+      return z > 0.0 ? z : slope * z;
+    case GPA_ACT_SMOOTH_RELU:
+      if (z < 0.0) return 0.0;
+      if (z >= 2.0 * eps) return z - eps;
+      return z * z / (4.0 * eps) + eps * (cos(PI * z / eps) - 1.0) / (2.0 * PI * PI);
+    default:
+      return z > 0.0 ? z : 0.0;
   }
 }
 
 double gpa_activation_deriv(int act, double z, double eps, double slope) {
   switch (act) {
-  case GPA_ACT_LEAKY_RELU: return z > 0.0 ? 1.0 : slope;
-  case GPA_ACT_SMOOTH_RELU:
-    if (z < 0.0) return 0.0;
-    if (z >= 2.0 * eps) return 1.0;
-    return z / (2.0 * eps) - sin(PI * z / eps) / (2.0 * PI);
-  default: return z > 0.0 ? 1.0 : 0.0;
+    case GPA_ACT_LEAKY_RELU:
+      return z > 0.0 ? 1.0 : slope;
+    case GPA_ACT_SMOOTH_RELU:
+      if (z < 0.0) return 0.0;
+      if (z >= 2.0 * eps) return 1.0;
+      return z / (2.0 * eps) - sin(PI * z / eps) / (2.0 * PI);
+    default:
+      return z > 0.0 ? 1.0 : 0.0;
   }
 }
 
@@ -49,7 +53,8 @@ static void dropout_mask(const struct gpa_mlp *m, int l, int64_t row, uint8_t *m
 
 /* The elementwise loops are compiled twice, for AVX2 and for the baseline, and the loader picks
  * the one this CPU runs (the build itself stays portable). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define GPA_SIMD __attribute__((target_clones("avx2", "default")))
 #else
 #define GPA_SIMD
@@ -96,31 +101,42 @@ static void same_pad(int64_t n, int64_t k, int64_t s, int64_t *out, int64_t *bef
   *before = total / 2;
 }
 
-int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, int with_nu,
-                   int64_t max_rows) {
-  memset(m, 0, sizeof *m);
-  int hidden = p->network.widths.n;
-  m->n_layers = hidden + 1;
-  m->in_dim = dim;
-  /* Convolutions. */
+/* Input image shape: (channels, height, width) from network.image_shape, or a square single
+ * channel image of side sqrt(dim). */
+static int image_shape(const struct gpa_params *p, int64_t dim, int64_t *cin, int64_t *hin,
+                       int64_t *win) {
+  const struct gpa_int_list *img = &p->network.image_shape;
+  *cin = 1;
+  if (img->n == 3) {
+    *cin = img->v[0];
+    *hin = img->v[1];
+    *win = img->v[2];
+  } else {
+    *hin = *win = (int64_t)llround(sqrt((double)dim));
+  }
+  if (*cin * *hin * *win != dim)
+    return GPA_ERROR(GPA_ERR_INPUT, "network.image_shape: %lld x %lld x %lld is not dim %lld",
+                     (long long)*cin, (long long)*hin, (long long)*win, (long long)dim);
+  return GPA_OK;
+}
+
+/* Sizes of the largest im2col block and of the largest convolution input or output, per row. */
+struct conv_sizes {
+  int64_t max_pk, max_size;
+};
+
+/* The convolutions' geometry and their kernels' offsets in theta, from offset 0; *off returns
+ * the end of the kernels. */
+static int conv_geometry(struct gpa_mlp *m, const struct gpa_params *p, int64_t dim, int64_t *off,
+                         struct conv_sizes *cs) {
   m->n_conv = p->network.conv_channels.n;
   m->conv_act = p->network.conv_activation;
   m->dropout = p->network.dropout;
   m->seed = (uint64_t)p->run.seed;
-  int64_t off = 0, cin = 1, hin = 0, win = 0, max_pk = 1, max_size = 1;
-  if (m->n_conv) {
-    const struct gpa_int_list *img = &p->network.image_shape;
-    if (img->n == 3) {
-      cin = img->v[0];
-      hin = img->v[1];
-      win = img->v[2];
-    } else {
-      hin = win = (int64_t)llround(sqrt((double)dim));
-    }
-    if (cin * hin * win != dim)
-      return GPA_ERROR(GPA_ERR_INPUT, "network.image_shape: %lld x %lld x %lld is not dim %lld",
-                       (long long)cin, (long long)hin, (long long)win, (long long)dim);
-  }
+  int64_t cin = 1, hin = 0, win = 0;
+  *off = 0;
+  cs->max_pk = cs->max_size = 1;
+  if (m->n_conv) GPA_CHECK(image_shape(p, dim, &cin, &hin, &win));
   for (int l = 0; l < m->n_conv; l++) {
     struct gpa_conv *c = &m->conv[l];
     c->cin = cin;
@@ -133,16 +149,25 @@ int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, i
     same_pad(win, c->k, c->stride, &c->wout, &c->pad_l);
     c->in_size = hin * win * cin;
     c->out_size = c->hout * c->wout * c->cout;
-    c->w_off = off;
-    off += c->k * c->k * cin * c->cout;
+    c->w_off = *off;
+    *off += c->k * c->k * cin * c->cout;
     const int64_t pk = c->hout * c->wout * c->k * c->k * cin;
-    if (pk > max_pk) max_pk = pk;
-    if (c->out_size > max_size) max_size = c->out_size;
-    if (c->in_size > max_size) max_size = c->in_size;
+    if (pk > cs->max_pk) cs->max_pk = pk;
+    if (c->out_size > cs->max_size) cs->max_size = c->out_size;
+    if (c->in_size > cs->max_size) cs->max_size = c->in_size;
     cin = c->cout;
     hin = c->hout;
     win = c->wout;
   }
+  return GPA_OK;
+}
+
+/* The dense layers: widths, activations and the offsets of W_l and b_l in theta from `off`
+ * (after the kernels), then nu; sets n_net, nu_off, n_params and max_width. */
+static void dense_layout(struct gpa_mlp *m, const struct gpa_params *p, int64_t dim, int with_nu,
+                         int64_t off) {
+  const int hidden = p->network.widths.n;
+  m->n_layers = hidden + 1;
   m->width[0] = m->n_conv ? m->conv[m->n_conv - 1].out_size : dim;
   for (int l = 0; l < hidden; l++) m->width[l + 1] = p->network.widths.v[l];
   m->n_out = p->network.conditional ? 10 : 1;
@@ -164,11 +189,34 @@ int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, i
   m->n_net = off;
   m->nu_off = with_nu ? off : -1;
   m->n_params = off + (with_nu ? 1 : 0);
-  m->max_rows = max_rows < 1 ? 1 : max_rows;
-  m->single = p->network.precision == GPA_PREC_SINGLE;
+}
+
+/* The convolutions' activations, dropout masks and im2col blocks for max_rows rows. */
+static int alloc_conv_workspace(struct gpa_mlp *m, const struct conv_sizes *cs, size_t real) {
+  const size_t rows = (size_t)m->max_rows;
+  /* Rows per im2col block: 32 MiB of the largest block (large enough that the kernels'
+   * gradient products sum over many rows, small enough to stay out of the way). */
+  m->chunk = (int64_t)((32u << 20) / real / (size_t)cs->max_pk);
+  if (m->chunk < 1) m->chunk = 1;
+  if (m->chunk > m->max_rows) m->chunk = m->max_rows;
+  for (int l = 0; l < m->n_conv; l++) {
+    GPA_CHECK(gpa_alloc_array(&m->cz[l], rows * (size_t)m->conv[l].out_size, real));
+    GPA_CHECK(gpa_alloc_array(&m->ch[l], rows * (size_t)m->conv[l].out_size, real));
+    if (m->dropout > 0.0)
+      GPA_CHECK(gpa_alloc_array(&m->mask[l], rows * (size_t)m->conv[l].out_size, 1));
+  }
+  GPA_CHECK(gpa_alloc_array(&m->col, (size_t)(m->chunk * cs->max_pk), real));
+  GPA_CHECK(gpa_alloc_array(&m->dcol, (size_t)(m->chunk * cs->max_pk), real));
+  GPA_CHECK(gpa_alloc_array(&m->ga, (size_t)(m->chunk * cs->max_size), real));
+  GPA_CHECK(gpa_alloc_array(&m->gb, (size_t)(m->chunk * cs->max_size), real));
+  return GPA_OK;
+}
+
+/* Every workspace buffer, sized for max_rows rows. */
+static int alloc_workspace(struct gpa_mlp *m, const struct conv_sizes *cs, int64_t dim) {
   const size_t real = m->single ? sizeof(float) : sizeof(double);
   const size_t rows = (size_t)m->max_rows;
-  for (int l = 0; l < hidden; l++) {
+  for (int l = 0; l + 1 < m->n_layers; l++) {
     GPA_CHECK(gpa_alloc_array(&m->z[l], rows * (size_t)m->width[l + 1], real));
     GPA_CHECK(gpa_alloc_array(&m->h[l], rows * (size_t)m->width[l + 1], real));
   }
@@ -178,23 +226,7 @@ int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, i
   GPA_CHECK(gpa_alloc_array(&m->wt, (size_t)m->n_net, real));
   GPA_CHECK(gpa_alloc_array(&m->row_key, rows, sizeof(uint64_t)));
   for (size_t r = 0; r < rows; r++) m->row_key[r] = r;
-  if (m->n_conv) {
-    /* Rows per im2col block: 32 MiB of the largest block (large enough that the kernels'
-     * gradient products sum over many rows, small enough to stay out of the way). */
-    m->chunk = (int64_t)((32u << 20) / real / (size_t)max_pk);
-    if (m->chunk < 1) m->chunk = 1;
-    if (m->chunk > m->max_rows) m->chunk = m->max_rows;
-    for (int l = 0; l < m->n_conv; l++) {
-      GPA_CHECK(gpa_alloc_array(&m->cz[l], rows * (size_t)m->conv[l].out_size, real));
-      GPA_CHECK(gpa_alloc_array(&m->ch[l], rows * (size_t)m->conv[l].out_size, real));
-      if (m->dropout > 0.0)
-        GPA_CHECK(gpa_alloc_array(&m->mask[l], rows * (size_t)m->conv[l].out_size, 1));
-    }
-    GPA_CHECK(gpa_alloc_array(&m->col, (size_t)(m->chunk * max_pk), real));
-    GPA_CHECK(gpa_alloc_array(&m->dcol, (size_t)(m->chunk * max_pk), real));
-    GPA_CHECK(gpa_alloc_array(&m->ga, (size_t)(m->chunk * max_size), real));
-    GPA_CHECK(gpa_alloc_array(&m->gb, (size_t)(m->chunk * max_size), real));
-  }
+  if (m->n_conv) GPA_CHECK(alloc_conv_workspace(m, cs, real));
   if (m->n_out > 1) {
     GPA_CHECK(gpa_alloc_array(&m->label, rows, sizeof(int32_t)));
     GPA_CHECK(gpa_alloc_array(&m->outk, rows * (size_t)m->n_out, real));
@@ -206,6 +238,19 @@ int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, i
     GPA_CHECK(gpa_alloc_array(&m->row32, rows * (size_t)(dim > 1 ? dim : 1), sizeof(float)));
   }
   return GPA_OK;
+}
+
+int gpa_mlp_create(struct gpa_mlp *m, int64_t dim, const struct gpa_params *p, int with_nu,
+                   int64_t max_rows) {
+  memset(m, 0, sizeof *m);
+  m->in_dim = dim;
+  int64_t off;
+  struct conv_sizes cs;
+  GPA_CHECK(conv_geometry(m, p, dim, &off, &cs));
+  dense_layout(m, p, dim, with_nu, off);
+  m->max_rows = max_rows < 1 ? 1 : max_rows;
+  m->single = p->network.precision == GPA_PREC_SINGLE;
+  return alloc_workspace(m, &cs, dim);
 }
 
 void gpa_mlp_destroy(struct gpa_mlp *m) {
@@ -318,4 +363,11 @@ void gpa_mlp_input_grad(struct gpa_mlp *m, const double *theta, int64_t row0, in
   to_float(theta, m->theta32, m->n_params);
   input_grad_f32(m, m->theta32, row0, rows, g32);
   to_double(g32, g, rows * d);
+}
+
+void gpa_mlp_velocity(struct gpa_mlp *m, const double *theta, const double *x, int64_t row0,
+                      int64_t rows, double *v) {
+  if (x) gpa_mlp_forward(m, theta, x, row0, rows);
+  gpa_mlp_input_grad(m, theta, row0, rows, v);
+  for (int64_t i = 0; i < rows * m->in_dim; i++) v[i] = -v[i];
 }

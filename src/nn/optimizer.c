@@ -6,8 +6,8 @@
 #include "gpa/config.h"
 #include "gpa/error.h"
 
-int gpa_optimizer_create(struct gpa_optimizer *o, int kind, double lr, double beta1,
-                         double beta2, double eps, bool reset_moments, int64_t n) {
+int gpa_optimizer_create(struct gpa_optimizer *o, int kind, double lr, double beta1, double beta2,
+                         double eps, bool reset_moments, int64_t n) {
   memset(o, 0, sizeof *o);
   o->kind = kind;
   o->lr = lr;

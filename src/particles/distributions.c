@@ -3,14 +3,17 @@
 #include <math.h>
 #include <string.h>
 
+#include "gpa/datafile.h"
 #include "gpa/idx.h"
 #include "gpa/io.h"
 #include "gpa/rng.h"
 
 static const double PI = 3.14159265358979323846;
 
-int gpa_dist_carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t **cells,
-                          int64_t *count) {
+/* The filled cells of the level-`level` carpet, as ii * 3^level + jj, in a seeded random order
+ * (the same on every rank); *count = 8^level. */
+static int carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t **cells,
+                        int64_t *count) {
   int64_t side = 1, filled = 1;
   for (int64_t k = 0; k < level; k++) {
     side *= 3;
@@ -32,8 +35,26 @@ int gpa_dist_carpet_cells(int64_t level, uint64_t seed, uint32_t stream, int32_t
   return GPA_OK;
 }
 
-void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream, int64_t i,
-                  const int32_t *cells, double *x) {
+/* Sample i of the carpet into x [dim]: a uniform point in cell cells[i mod 8^level] of the
+ * square [0, side]^2 (z = 0 in dim 3). */
+static void carpet_point(const struct gpa_dist_params *q, const int32_t *cells, int64_t i,
+                         struct gpa_rng *rng, double *x) {
+  int64_t side = 1, filled = 1;
+  for (int64_t k = 0; k < q->level; k++) {
+    side *= 3;
+    filled *= 8;
+  }
+  int32_t cell = cells[i % filled];
+  double h = q->side / (double)side;
+  x[0] = h * ((double)(cell / side) + gpa_rng_uniform(rng));
+  x[1] = h * ((double)(cell % side) + gpa_rng_uniform(rng));
+  if (q->dim == 3) x[2] = 0.0;
+}
+
+/* One sample (index i) of a built-in kind into x [dim]; `cells` is the carpet's cell order
+ * (from carpet_cells) for kind sierpinski, else NULL. */
+static void dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream, int64_t i,
+                     const int32_t *cells, double *x) {
   struct gpa_rng rng;
   gpa_rng_init(&rng, seed, stream, (uint64_t)i);
   const int64_t d = q->dim;
@@ -74,19 +95,9 @@ void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t strea
       for (int j = 0; j < 3; j++) x[j] += q->noise * gpa_rng_normal(&rng);
     break;
   }
-  case GPA_DIST_SIERPINSKI: {
-    int64_t side = 1, filled = 1;
-    for (int64_t k = 0; k < q->level; k++) {
-      side *= 3;
-      filled *= 8;
-    }
-    int32_t cell = cells[i % filled];
-    double h = q->side / (double)side;
-    x[0] = h * ((double)(cell / side) + gpa_rng_uniform(&rng));
-    x[1] = h * ((double)(cell % side) + gpa_rng_uniform(&rng));
-    if (d == 3) x[2] = 0.0;
+  case GPA_DIST_SIERPINSKI:
+    carpet_point(q, cells, i, &rng, x);
     break;
-  }
   case GPA_DIST_LOGISTIC:
     for (int64_t j = 0; j < d; j++) {
       double u = gpa_rng_uniform(&rng); /* in (0, 1): the logit is finite */
@@ -101,12 +112,11 @@ void gpa_dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t strea
 
 /* ------------------------------------------------------------------------- Fashion-MNIST */
 
-enum { FASHION_SIDE = 28, FASHION_PIXELS = FASHION_SIDE * FASHION_SIDE, FASHION_CLASSES = 10 };
 static const char FASHION_IMAGES[] =
     "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
 int gpa_dist_n_classes(const struct gpa_dist_params *q) {
-  return q->kind == GPA_DIST_FASHION_MNIST ? FASHION_CLASSES : 0;
+  return q->kind == GPA_DIST_FASHION_MNIST ? GPA_FASHION_CLASSES : 0;
 }
 
 /* Prefixes the recorded message of a failure with "section.key: " (when section is given). */
@@ -156,10 +166,10 @@ static int fashion_load(const struct gpa_dist_params *q, const char *section, in
   GPA_CHECK(fashion_paths(q, section, ipath, lpath));
   int rc = with_images ? gpa_idx_read(ipath, 3, images) : gpa_idx_read_header(ipath, 3, images);
   GPA_CHECK(keyed(rc, section, "file"));
-  if (images->dims[1] != FASHION_SIDE || images->dims[2] != FASHION_SIDE)
+  if (images->dims[1] != GPA_FASHION_SIDE || images->dims[2] != GPA_FASHION_SIDE)
     return keyed(GPA_ERROR(GPA_ERR_INPUT, "%s: images are %lldx%lld, expected %dx%d", ipath,
-                           (long long)images->dims[1], (long long)images->dims[2], FASHION_SIDE,
-                           FASHION_SIDE),
+                           (long long)images->dims[1], (long long)images->dims[2], GPA_FASHION_SIDE,
+                           GPA_FASHION_SIDE),
                  section, "file");
   GPA_CHECK(keyed(gpa_idx_read(lpath, 1, labels), section, "labels_file"));
   if (labels->dims[0] != images->dims[0])
@@ -168,17 +178,17 @@ static int fashion_load(const struct gpa_dist_params *q, const char *section, in
                  section, "labels_file");
   int64_t have[256] = {0};
   for (int64_t i = 0; i < labels->count; i++) have[labels->data[i]]++;
-  for (int c = FASHION_CLASSES; c < 256; c++)
+  for (int c = GPA_FASHION_CLASSES; c < 256; c++)
     if (have[c] > 0)
       for (int64_t i = 0; i < labels->count; i++)
         if (labels->data[i] == c)
           return keyed(GPA_ERROR(GPA_ERR_INPUT, "%s: label %d of image %lld is not a class 0-9",
                                  lpath, c, (long long)i),
                        section, "labels_file");
-  const int64_t K = q->classes.n > 0 ? q->classes.n : FASHION_CLASSES;
+  const int64_t K = q->classes.n > 0 ? q->classes.n : GPA_FASHION_CLASSES;
   for (int64_t k = 0; k < K; k++) {
     int64_t c = q->classes.n > 0 ? q->classes.v[k] : k, need = class_share(n, k, K);
-    if (c < 0 || c >= FASHION_CLASSES)
+    if (c < 0 || c >= GPA_FASHION_CLASSES)
       return keyed(GPA_ERROR(GPA_ERR_INPUT, "class %lld is not a class 0-9", (long long)c),
                    section, "classes");
     if (have[c] < need)
@@ -192,38 +202,61 @@ static int fashion_load(const struct gpa_dist_params *q, const char *section, in
   return GPA_OK;
 }
 
+/* The `need` picks of class c, class position k of K: sample t * K + k is pick t, from a partial
+ * Fisher-Yates shuffle of the class's images in file order, keyed on (seed, stream, c); pool
+ * [images] is scratch. */
+static void fashion_pick(int64_t c, int64_t need, int64_t k, int64_t K, uint64_t seed,
+                         uint32_t stream, const struct gpa_idx *images,
+                         const struct gpa_idx *labels, int64_t *pool, uint8_t *sel, int32_t *lab) {
+  int64_t m = 0;
+  for (int64_t i = 0; i < labels->count; i++)
+    if (labels->data[i] == c) pool[m++] = i;
+  struct gpa_rng rng;
+  gpa_rng_init(&rng, seed, stream, (uint64_t)c);
+  for (int64_t t = 0; t < need; t++) {
+    int64_t j = t + (int64_t)(gpa_rng_uniform(&rng) * (double)(m - t));
+    if (j >= m) j = m - 1;
+    int64_t pick = pool[j];
+    pool[j] = pool[t];
+    pool[t] = pick;
+    const int64_t i = t * K + k;
+    memcpy(sel + i * GPA_FASHION_PIXELS, images->data + pick * GPA_FASHION_PIXELS,
+           GPA_FASHION_PIXELS);
+    lab[i] = (int32_t)c;
+  }
+}
+
 /* Rank 0: the n samples as bytes, sel [n][784], and their classes, lab [n].  Sample i is pick
  * i / K of class classes[i % K]; each class's picks are a partial Fisher-Yates shuffle of its
  * images (in file order), keyed on (seed, stream, class). */
 static int fashion_select(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
                           int64_t n, uint8_t *sel, int32_t *lab) {
-  struct gpa_idx images, labels;
-  int rc = fashion_load(q, NULL, 1, n, &images, &labels);
+  struct gpa_idx images, labels; /* cleared by fashion_load first */
   int64_t *pool = NULL;
-  if (rc == GPA_OK) rc = gpa_alloc_array(&pool, (size_t)labels.count + 1, sizeof(int64_t));
-  const int64_t K = q->classes.n > 0 ? q->classes.n : FASHION_CLASSES;
-  for (int64_t k = 0; k < K && rc == GPA_OK; k++) {
-    const int64_t c = q->classes.n > 0 ? q->classes.v[k] : k, need = class_share(n, k, K);
-    int64_t m = 0;
-    for (int64_t i = 0; i < labels.count; i++)
-      if (labels.data[i] == c) pool[m++] = i;
-    struct gpa_rng rng;
-    gpa_rng_init(&rng, seed, stream, (uint64_t)c);
-    for (int64_t t = 0; t < need; t++) {
-      int64_t j = t + (int64_t)(gpa_rng_uniform(&rng) * (double)(m - t));
-      if (j >= m) j = m - 1;
-      int64_t pick = pool[j];
-      pool[j] = pool[t];
-      pool[t] = pick;
-      const int64_t i = t * K + k;
-      memcpy(sel + i * FASHION_PIXELS, images.data + pick * FASHION_PIXELS, FASHION_PIXELS);
-      lab[i] = (int32_t)c;
-    }
-  }
+  int rc;
+  GPA_CHECK_GOTO(rc, fashion_load(q, NULL, 1, n, &images, &labels), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&pool, (size_t)labels.count + 1, sizeof(int64_t)), done);
+  const int64_t K = q->classes.n > 0 ? q->classes.n : GPA_FASHION_CLASSES;
+  for (int64_t k = 0; k < K; k++)
+    fashion_pick(q->classes.n > 0 ? q->classes.v[k] : k, class_share(n, k, K), k, K, seed,
+                 stream, &images, &labels, pool, sel, lab);
+done:
   gpa_free(&pool);
   gpa_idx_free(&images);
   gpa_idx_free(&labels);
-  if (rc != GPA_OK) return gpa_error_trace(rc, __FILE__, __LINE__);
+  return rc;
+}
+
+/* This rank's part of fashion_sample before the ranks agree: the buffers for the n samples'
+ * bytes [n][784] and classes [n] (freed by the caller), filled on rank 0. */
+static int fashion_prepare(const struct gpa_dist_params *q, int rank, uint64_t seed,
+                           uint32_t stream, int64_t n, uint8_t **sel, int32_t **lab) {
+  if (q->dim != GPA_FASHION_PIXELS)
+    return GPA_ERROR(GPA_ERR_INPUT, "fashion_mnist: dim is %lld, images have %d pixels",
+                     (long long)q->dim, GPA_FASHION_PIXELS);
+  GPA_CHECK(gpa_alloc_array(sel, (size_t)n * GPA_FASHION_PIXELS, 1));
+  GPA_CHECK(gpa_alloc_array(lab, (size_t)n, sizeof(int32_t)));
+  if (rank == 0) GPA_CHECK(fashion_select(q, seed, stream, n, *sel, *lab));
   return GPA_OK;
 }
 
@@ -236,26 +269,19 @@ static int fashion_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64
   const int64_t n = part.n_global;
   uint8_t *sel = NULL;
   int32_t *lab = NULL;
-  int rc = GPA_OK;
-  if (q->dim != FASHION_PIXELS)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "fashion_mnist: dim is %lld, images have %d pixels",
-                   (long long)q->dim, FASHION_PIXELS);
-  if (rc == GPA_OK) rc = gpa_alloc_array(&sel, (size_t)n * FASHION_PIXELS, 1);
-  if (rc == GPA_OK) rc = gpa_alloc_array(&lab, (size_t)n, sizeof(int32_t));
-  if (rc == GPA_OK && rank == 0) rc = fashion_select(q, seed, stream, n, sel, lab);
-  rc = gpa_comm_agree(comm, rc);
-  if (rc == GPA_OK) rc = gpa_bcast_bytes(comm, sel, (size_t)n * FASHION_PIXELS, 0);
-  if (rc == GPA_OK) rc = gpa_bcast_bytes(comm, lab, (size_t)n * sizeof(int32_t), 0);
-  if (rc == GPA_OK)
-    for (int64_t i = 0; i < part.n_local; i++) {
-      const uint8_t *img = sel + (part.offset + i) * FASHION_PIXELS;
-      for (int j = 0; j < FASHION_PIXELS; j++) x[i * FASHION_PIXELS + j] = img[j] / 255.0;
-      if (labels) labels[i] = lab[part.offset + i];
-    }
+  int rc = fashion_prepare(q, rank, seed, stream, n, &sel, &lab); /* agreed on next */
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rc), done);
+  GPA_CHECK_GOTO(rc, gpa_bcast_bytes(comm, sel, (size_t)n * GPA_FASHION_PIXELS, 0), done);
+  GPA_CHECK_GOTO(rc, gpa_bcast_bytes(comm, lab, (size_t)n * sizeof(int32_t), 0), done);
+  for (int64_t i = 0; i < part.n_local; i++) {
+    const uint8_t *img = sel + (part.offset + i) * GPA_FASHION_PIXELS;
+    for (int j = 0; j < GPA_FASHION_PIXELS; j++) x[i * GPA_FASHION_PIXELS + j] = img[j] / 255.0;
+    if (labels) labels[i] = lab[part.offset + i];
+  }
+done:
   gpa_free(&sel);
   gpa_free(&lab);
-  if (rc != GPA_OK) return gpa_error_trace(rc, __FILE__, __LINE__);
-  return GPA_OK;
+  return rc;
 }
 
 /* Collective: rank 0 checks the files' headers, the labels and the class counts for q->n. */
@@ -303,9 +329,9 @@ int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t see
   int32_t *cells = NULL;
   int64_t n_cells = 0;
   if (q->kind == GPA_DIST_SIERPINSKI)
-    GPA_CHECK(gpa_dist_carpet_cells(q->level, seed, stream, &cells, &n_cells));
+    GPA_CHECK(carpet_cells(q->level, seed, stream, &cells, &n_cells));
   for (int64_t i = 0; i < part.n_local; i++)
-    gpa_dist_one(q, seed, stream, part.offset + i, cells, x + i * q->dim);
+    dist_one(q, seed, stream, part.offset + i, cells, x + i * q->dim);
   gpa_free(&cells);
   return GPA_OK;
 }

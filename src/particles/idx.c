@@ -88,6 +88,20 @@ static int read_header(gzFile f, const char *path, int expect_dims, struct gpa_i
   return GPA_OK;
 }
 
+/* The out->count bytes of data after the header, and nothing after them. */
+static int read_data(gzFile f, const char *path, struct gpa_idx *out) {
+  int64_t got = 0, rest = 0;
+  GPA_CHECK(gpa_alloc_array(&out->data, (size_t)out->count, 1));
+  GPA_CHECK(read_bytes(f, path, out->data, out->count, &got));
+  if (got < out->count) return truncated(f, path, "data", out->count, got);
+  GPA_CHECK(count_rest(f, path, &rest));
+  if (rest > 0)
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "%s: %lld trailing bytes: header says %lld bytes of data, file has %lld",
+                     path, (long long)rest, (long long)out->count, (long long)(out->count + rest));
+  return GPA_OK;
+}
+
 static int read_file(const char *path, int expect_dims, struct gpa_idx *out, int with_data) {
   memset(out, 0, sizeof *out);
   errno = 0;
@@ -96,24 +110,13 @@ static int read_file(const char *path, int expect_dims, struct gpa_idx *out, int
     return GPA_ERROR(GPA_ERR_INPUT, "%s: cannot open: %s", path,
                      errno ? strerror(errno) : "out of memory");
   gzbuffer(f, 1u << 17);
-  int rc = read_header(f, path, expect_dims, out);
-  if (rc == GPA_OK && with_data) {
-    int64_t got = 0, rest = 0;
-    rc = gpa_alloc_array(&out->data, (size_t)out->count, 1);
-    if (rc == GPA_OK) rc = read_bytes(f, path, out->data, out->count, &got);
-    if (rc == GPA_OK && got < out->count) rc = truncated(f, path, "data", out->count, got);
-    if (rc == GPA_OK) rc = count_rest(f, path, &rest);
-    if (rc == GPA_OK && rest > 0)
-      rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s: %lld trailing bytes: header says %lld bytes of data, file has %lld",
-                     path, (long long)rest, (long long)out->count, (long long)(out->count + rest));
-  }
+  int rc;
+  GPA_CHECK_GOTO(rc, read_header(f, path, expect_dims, out), done);
+  if (with_data) GPA_CHECK_GOTO(rc, read_data(f, path, out), done);
+done:
   gzclose(f);
-  if (rc != GPA_OK) {
-    gpa_idx_free(out);
-    return gpa_error_trace(rc, __FILE__, __LINE__);
-  }
-  return GPA_OK;
+  if (rc != GPA_OK) gpa_idx_free(out);
+  return rc;
 }
 
 int gpa_idx_read(const char *path, int expect_dims, struct gpa_idx *out) {

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "gpa/config.h"
 #include "gpa/error.h"
 
 static const struct gpa_tableau tableaux[] = {
@@ -32,8 +31,8 @@ void gpa_integrator_destroy(struct gpa_integrator *it) {
   gpa_free(&it->ys);
 }
 
-int gpa_integrator_step(struct gpa_integrator *it, double dt, double *y, gpa_field_fn field,
-                        void *ctx, double *vel) {
+int gpa_integrator_step(struct gpa_integrator *it, double dt, double *y,
+                        gpa_stage_velocity_fn velocity, void *ctx, double *vel) {
   const struct gpa_tableau *t = it->tab;
   const int64_t n = it->n;
   for (int s = 0; s < t->stages; s++) {
@@ -49,7 +48,7 @@ int gpa_integrator_step(struct gpa_integrator *it, double dt, double *y, gpa_fie
       }
       ys = out;
     }
-    GPA_CHECK(field(ctx, s, ys, it->k[s]));
+    GPA_CHECK(velocity(ctx, s, ys, it->k[s]));
   }
   double *restrict v = vel ? vel : it->ys;
   memset(v, 0, sizeof(double) * (size_t)n);

@@ -4,25 +4,40 @@
 
 #include "gpa/error.h"
 
+#define COLUMN(name, type, description, units) \
+  { #name, "/monitor/" #name, type, description, units, offsetof(struct gpa_monitor, name) }
+
+const struct gpa_monitor_column gpa_monitor_columns[GPA_MONITOR_COLUMNS] = {
+    COLUMN(step, GPA_MONITOR_INT64, "particle step n (particles moved from Y_{n-1} to Y_n)", NULL),
+    COLUMN(divergence, GPA_MONITOR_FLOAT64,
+           "divergence estimate D_n: the objective J at the trained phi and the particles Y_{n-1}",
+           NULL),
+    COLUMN(kinetic_energy, GPA_MONITOR_FLOAT64,
+           "mean over particles of |v|^2, v the applied velocity (-grad phi for euler); not halved",
+           NULL),
+    COLUMN(max_speed, GPA_MONITOR_FLOAT64, "largest particle speed |v| in the step (<= L)", NULL),
+    COLUMN(wall_time, GPA_MONITOR_FLOAT64, "wall-clock time since the first step, rank 0 [s]", "s"),
+};
+
+/* The member of `m` that points to column i's values. */
+static void **column(const struct gpa_monitor *m, int i) {
+  return (void **)((const char *)m + gpa_monitor_columns[i].member);
+}
+
+void *gpa_monitor_values(const struct gpa_monitor *m, int i) { return *column(m, i); }
+
 int gpa_monitor_create(struct gpa_monitor *m, int64_t capacity) {
   m->capacity = capacity > 0 ? capacity : 1;
   m->count = 0;
-  GPA_CHECK(gpa_alloc_array(&m->step, (size_t)m->capacity, sizeof(int64_t)));
-  GPA_CHECK(gpa_alloc_array(&m->divergence, (size_t)m->capacity, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&m->kinetic_energy, (size_t)m->capacity, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&m->max_speed, (size_t)m->capacity, sizeof(double)));
-  GPA_CHECK(gpa_alloc_array(&m->wall_time, (size_t)m->capacity, sizeof(double)));
+  /* Every column holds 8-byte values (int64_t or double). */
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++)
+    GPA_CHECK(gpa_alloc_array(column(m, i), (size_t)m->capacity, 8));
   return GPA_OK;
 }
 
 void gpa_monitor_destroy(struct gpa_monitor *m) {
-  gpa_free(&m->step);
-  gpa_free(&m->divergence);
-  gpa_free(&m->kinetic_energy);
-  gpa_free(&m->max_speed);
-  gpa_free(&m->wall_time);
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) gpa_free(column(m, i));
 }
-
 void gpa_monitor_record(struct gpa_monitor *m, int64_t step, double divergence, double ke,
                         double max_speed, double wall) {
   if (m->count == m->capacity) return;
@@ -41,9 +56,11 @@ void gpa_monitor_progress(const struct gpa_monitor *m, int64_t max_steps, FILE *
   double rate = wall > 0.0 ? (double)m->count / wall : 0.0;
   double eta = rate > 0.0 ? (double)(max_steps - m->step[i]) / rate : 0.0;
   long long e = (long long)(eta + 0.5);
-  fprintf(out, "step %7lld/%lld  D %12.5e  KE %11.4e  vmax %10.3e  %8.1f steps/s  ETA %lld:%02lld:%02lld\n",
-          (long long)m->step[i], (long long)max_steps, m->divergence[i], m->kinetic_energy[i],
-          m->max_speed[i], rate, e / 3600, (e / 60) % 60, e % 60);
+  fprintf(
+      out,
+      "step %7lld/%lld  D %12.5e  KE %11.4e  vmax %10.3e  %8.1f steps/s  ETA %lld:%02lld:%02lld\n",
+      (long long)m->step[i], (long long)max_steps, m->divergence[i], m->kinetic_energy[i],
+      m->max_speed[i], rate, e / 3600, (e / 60) % 60, e % 60);
   fflush(out);
 }
 

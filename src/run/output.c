@@ -7,18 +7,32 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const monitor_names[5] = {"/monitor/step", "/monitor/divergence",
-                                             "/monitor/kinetic_energy", "/monitor/max_speed",
-                                             "/monitor/wall_time"};
-static const char *const monitor_descriptions[5] = {
-    "particle step n (particles moved from Y_{n-1} to Y_n)",
-    "divergence estimate D_n: the objective J at the trained phi and the particles Y_{n-1}",
-    "mean over particles of |v|^2, v the applied velocity (-grad phi for euler); not halved",
-    "largest particle speed |v| in the step (<= L)",
-    "wall-clock time since the first step, rank 0 [s]"};
+#include "gpa/provenance.h"
+
+enum { THETA_BUFFER_BYTES = 8 << 20 }; /* theta history held before it is written */
+
+/* The theta history, when the solver stores the learned field. */
+static int theta_history_init(struct gpa_runfile *rf, const struct gpa_solver *s) {
+  if (!s->store_field) return GPA_OK;
+  rf->theta_stages = s->field_stages;
+  rf->n_params = s->disc.net.n_params;
+  const int64_t per_step = rf->theta_stages * rf->n_params * (int64_t)sizeof(double);
+  rf->theta_capacity = THETA_BUFFER_BYTES / per_step;
+  if (rf->theta_capacity < 1) rf->theta_capacity = 1;
+  return gpa_alloc_array(&rf->theta_history,
+                         (size_t)(rf->theta_capacity * rf->theta_stages * rf->n_params),
+                         sizeof(double));
+}
+
+/* What names_init allocates. */
+static void release(struct gpa_runfile *rf) {
+  gpa_free(&rf->frame_steps);
+  gpa_free(&rf->theta_history);
+}
 
 static int names_init(struct gpa_runfile *rf, struct gpa_solver *s) {
   memset(rf, 0, sizeof *rf);
+  GPA_CHECK(theta_history_init(rf, s));
   rf->h5.file = rf->h5.dxpl = -1;
   rf->h5.rank = s->rank;
   snprintf(rf->path, sizeof rf->path, "%s", s->p.output.file);
@@ -78,11 +92,23 @@ static int append_frame(struct gpa_runfile *rf, struct gpa_solver *s) {
   return GPA_OK;
 }
 
-static int flush_field(struct gpa_runfile *rf, struct gpa_solver *s) {
-  if (!s->field || s->field_count == 0) return GPA_OK;
-  GPA_CHECK(gpa_h5_series_append(&rf->h5, "/field/theta", H5T_NATIVE_DOUBLE, s->field,
-                                 s->field_count));
-  s->field_count = 0;
+/* Appends the theta history to /field/theta and empties it. */
+static int flush_theta(struct gpa_runfile *rf) {
+  if (!rf->theta_history || rf->theta_count == 0) return GPA_OK;
+  GPA_CHECK(gpa_h5_series_append(&rf->h5, "/field/theta", H5T_NATIVE_DOUBLE, rf->theta_history,
+                                 rf->theta_count));
+  rf->theta_count = 0;
+  return GPA_OK;
+}
+
+int gpa_output_stage(struct gpa_runfile *rf, int stage, const double *theta) {
+  if (!rf->theta_history || stage >= rf->theta_stages) return GPA_OK;
+  if (rf->theta_count == rf->theta_capacity)
+    return GPA_ERROR(GPA_ERR_INTERNAL, "the theta history is full (no gpa_output_step)");
+  const int64_t np = rf->n_params;
+  memcpy(rf->theta_history + (rf->theta_count * rf->theta_stages + stage) * np, theta,
+         sizeof(double) * (size_t)np);
+  if (stage == rf->theta_stages - 1) rf->theta_count++;
   return GPA_OK;
 }
 
@@ -100,13 +126,25 @@ static int create_trajectory(struct gpa_runfile *rf, struct gpa_solver *s) {
                               "particle step of each frame");
 }
 
+/* The monitor's series, one per column, and the column names in order (attribute columns). */
+static int create_monitor(struct gpa_h5 *f) {
+  char columns[256] = "";
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
+    const struct gpa_monitor_column *c = &gpa_monitor_columns[i];
+    GPA_CHECK(gpa_h5_series_create(f, c->dataset,
+                                   c->type == GPA_MONITOR_INT64 ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                                   0, NULL, c->description));
+    if (i) strcat(columns, ",");
+    strcat(columns, c->name);
+  }
+  return gpa_h5_attr_string(f, "/monitor", "columns", columns);
+}
+
 static int create_series(struct gpa_runfile *rf, struct gpa_solver *s) {
   struct gpa_h5 *f = &rf->h5;
-  for (int i = 0; i < 5; i++)
-    GPA_CHECK(gpa_h5_series_create(f, monitor_names[i], i == 0 ? H5T_STD_I64LE : H5T_IEEE_F64LE,
-                                   0, NULL, monitor_descriptions[i]));
+  GPA_CHECK(create_monitor(f));
   if (s->p.output.trajectory_every > 0) GPA_CHECK(create_trajectory(rf, s));
-  if (s->field) {
+  if (s->store_field) {
     const struct gpa_mlp *net = &s->disc.net;
     int64_t row[2] = {s->field_stages, net->n_params};
     GPA_CHECK(gpa_h5_series_create(f, "/field/theta", H5T_IEEE_F64LE, 2, row,
@@ -119,9 +157,9 @@ static int create_series(struct gpa_runfile *rf, struct gpa_solver *s) {
     GPA_CHECK(gpa_h5_attr_f64(f, "/field", "dt", &s->p.transport.dt, 1));
     GPA_CHECK(gpa_h5_attr_f64(f, "/field", "L", &s->p.divergence.L, 1));
     GPA_CHECK(gpa_h5_attr_string(f, "/field", "integrator",
-                                 gpa_choice_name(GPA_INT_NAMES, s->p.transport.integrator)));
+                                 gpa_choice_name(GPA_CHOICE_INT, s->p.transport.integrator)));
     GPA_CHECK(gpa_h5_attr_string(f, "/field", "stages",
-                                 gpa_choice_name(GPA_STAGE_NAMES, s->p.transport.stages)));
+                                 gpa_choice_name(GPA_CHOICE_STAGE, s->p.transport.stages)));
   }
   return GPA_OK;
 }
@@ -135,10 +173,12 @@ int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
   GPA_CHECK(gpa_h5_attr_string(f, "/", "format", "gpa-run"));
   GPA_CHECK(gpa_h5_attr_i64(f, "/", "format_version", &version, 1));
   GPA_CHECK(gpa_h5_attr_string(f, "/", "status", "running"));
-  GPA_CHECK(gpa_h5_write_parameters(f, &s->p));
+  struct gpa_params recorded;
+  gpa_solver_recorded_params(s, &recorded);
+  GPA_CHECK(gpa_h5_write_parameters(f, &recorded));
   GPA_CHECK(gpa_h5_write_code(f));
   GPA_CHECK(gpa_h5_attr_string(f, "/code", "precision",
-                               gpa_choice_name(GPA_PREC_NAMES, s->p.network.precision)));
+                               gpa_choice_name(GPA_CHOICE_PREC, s->p.network.precision)));
   GPA_CHECK(gpa_h5_write_rows(f, "/target", s->x, s->tpart, s->dim,
                               "target samples X [sample][coordinate]"));
   GPA_CHECK(gpa_h5_write_rows(f, "/particles/initial", s->y, s->ppart, s->dim,
@@ -166,14 +206,15 @@ int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
 static int frames_up_to(struct gpa_runfile *rf, int64_t step, int64_t *count) {
   int64_t n = gpa_h5_series_length(&rf->h5, "/trajectory/step");
   if (n < 0) return GPA_ERROR(GPA_ERR_INPUT, "%s: no /trajectory/step", rf->h5.path);
-  int64_t *steps;
-  GPA_CHECK(gpa_alloc_array(&steps, (size_t)(n > 0 ? n : 1), sizeof(int64_t)));
-  int rc = gpa_h5_read_i64(&rf->h5, "/trajectory/step", steps, n);
-  int64_t k = 0;
-  while (rc == GPA_OK && k < n && steps[k] <= step) {
+  int64_t *steps = NULL, k = 0;
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&steps, (size_t)(n > 0 ? n : 1), sizeof(int64_t)), done);
+  GPA_CHECK_GOTO(rc, gpa_h5_read_i64(&rf->h5, "/trajectory/step", steps, n), done);
+  while (k < n && steps[k] <= step) {
     if (k < rf->frames_capacity) rf->frame_steps[k] = steps[k];
     k++;
   }
+done:
   gpa_free(&steps);
   *count = k;
   return rc;
@@ -186,12 +227,13 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   GPA_CHECK(gpa_h5_read_attr_string(f, "/", "format", format, sizeof format));
   if (strcmp(format, "gpa-run") != 0)
     return GPA_ERROR(GPA_ERR_INPUT, "%s is not a gpa run file", f->path);
-  for (int i = 0; i < 5; i++) {
-    int64_t len = gpa_h5_series_length(f, monitor_names[i]);
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
+    const char *name = gpa_monitor_columns[i].dataset;
+    int64_t len = gpa_h5_series_length(f, name);
     if (len < step) return GPA_ERROR(GPA_ERR_INPUT, "%s: %s holds %lld steps, fewer than the "
-                                     "checkpoint's %lld", f->path, monitor_names[i],
+                                     "checkpoint's %lld", f->path, name,
                                      (long long)len, (long long)step);
-    GPA_CHECK(gpa_h5_series_truncate(f, monitor_names[i], step));
+    GPA_CHECK(gpa_h5_series_truncate(f, name, step));
   }
   rf->monitor_records = step;
   if (gpa_h5_exists(f, "/trajectory/step")) {
@@ -206,7 +248,7 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   } else if (s->p.output.trajectory_every > 0) {
     GPA_CHECK(create_trajectory(rf, s));
   }
-  if (s->field) {
+  if (s->store_field) {
     if (!gpa_h5_exists(f, "/field/theta") || gpa_h5_series_length(f, "/field/theta") < step)
       return GPA_ERROR(GPA_ERR_INPUT, "%s: /field/theta is missing steps before the checkpoint",
                        f->path);
@@ -215,26 +257,19 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   /* What the end of the run writes again. */
   const char *again[] = {"/particles/final", "/generated/final", "/discriminator"};
   for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
-    if (gpa_h5_exists(f, again[i]) && H5Ldelete(f->file, again[i], H5P_DEFAULT) < 0)
-      return GPA_ERROR(GPA_ERR_IO, "%s: cannot remove %s", f->path, again[i]);
+    GPA_CHECK(gpa_h5_delete(f, again[i]));
   return GPA_OK;
 }
 
-/* Length of series `name` in a file opened by one process; -1 when missing. */
-static int64_t probe_length(hid_t file, const char *name) {
-  int64_t n = -1;
-  hid_t d = H5Lexists(file, name, H5P_DEFAULT) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
-  if (d >= 0) {
-    hid_t sp = H5Dget_space(d);
-    hsize_t dims[4];
-    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) >= 1 && H5Sget_simple_extent_ndims(sp) <= 4 &&
-        H5Sget_simple_extent_dims(sp, dims, NULL) >= 1)
-      n = (int64_t)dims[0];
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(d);
+/* Length of series `name` in a file opened by one process; -1 when missing or unreadable. */
+static int64_t probe_length(struct gpa_h5s *file, const char *name) {
+  struct gpa_h5_info info;
+  if (!gpa_h5s_exists(file, name)) return -1;
+  if (gpa_h5s_dataset_info(file, name, &info) != GPA_OK) {
+    gpa_error_clear(); /* a probe: unreadable is an answer */
+    return -1;
   }
-  H5Eclear2(H5E_DEFAULT);
-  return n;
+  return info.ndims >= 1 && info.ndims <= 4 ? info.dims[0] : -1;
 }
 
 enum { RUN_FILE_OK = 0, RUN_FILE_DAMAGED = 1 };
@@ -246,30 +281,29 @@ enum { RUN_FILE_OK = 0, RUN_FILE_DAMAGED = 1 };
 static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t step,
                           int *verdict, char *why, size_t size) {
   *verdict = RUN_FILE_DAMAGED;
-  hid_t file = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-  H5Eclear2(H5E_DEFAULT);
-  if (file < 0) {
+  struct gpa_h5s h5s, *file = &h5s;
+  if (!gpa_h5s_is_hdf5(path) || gpa_h5s_open(file, path, GPA_H5S_READ) != GPA_OK) {
+    gpa_error_clear(); /* a probe: unreadable is an answer */
     snprintf(why, size, "%s cannot be read as HDF5", path);
     return GPA_OK;
   }
   int rc = GPA_OK;
   char *format = NULL;
-  gpa_h5_peek_text(file, "/", "format", &format);
+  gpa_h5s_peek_text(file, "/", "format", &format);
   const int is_run_file = format && strcmp(format, "gpa-run") == 0;
   gpa_free(&format);
   int64_t shortest = INT64_MAX;
   const char *short_name = "";
-  for (int i = 0; i < 5; i++) {
-    int64_t n = probe_length(file, monitor_names[i]);
-    if (n < shortest) shortest = n, short_name = monitor_names[i];
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
+    int64_t n = probe_length(file, gpa_monitor_columns[i].dataset);
+    if (n < shortest) shortest = n, short_name = gpa_monitor_columns[i].dataset;
   }
-  if (s->field) {
+  if (s->store_field) {
     int64_t n = probe_length(file, "/field/theta");
     if (n < shortest) shortest = n, short_name = "/field/theta";
   }
   const int has_trajectory = probe_length(file, "/trajectory/step") >= 0;
-  H5Fclose(file);
-  H5Eclear2(H5E_DEFAULT);
+  gpa_h5s_close(file);
   if (!is_run_file)
     snprintf(why, size, "%s is not a gpa run file", path);
   else if (shortest < step)
@@ -283,24 +317,44 @@ static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t 
   return rc;
 }
 
+/* Rank 0 alone: which run file a restart continues: the interrupted RUN.h5.tmp (*which 1),
+ * else a finished RUN.h5 (*which 2, renamed to .tmp while the run goes on), else none (0);
+ * *verdict says whether it can be.  Nothing is renamed or cut before it is known to fit. */
+static int choose_run_file(struct gpa_runfile *rf, const struct gpa_solver *s, int64_t step,
+                           int *which, int *verdict, char *why, size_t size) {
+  if (access(rf->tmp, F_OK) == 0)
+    *which = 1;
+  else if (access(rf->path, F_OK) == 0)
+    *which = 2;
+  if (!*which) return GPA_OK;
+  GPA_CHECK(probe_run_file(*which == 1 ? rf->tmp : rf->path, s, step, verdict, why, size));
+  if (*which == 2 && *verdict == RUN_FILE_OK && rename(rf->path, rf->tmp) != 0)
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->path, rf->tmp,
+                     strerror(errno));
+  return GPA_OK;
+}
+
+/* A run file that cannot be continued (`why`) is kept aside as RUN.h5.damaged. */
+static int set_aside(struct gpa_runfile *rf, const struct gpa_solver *s, const char *found,
+                     const char *why) {
+  int rc = GPA_OK;
+  if (s->rank == 0) {
+    char aside[GPA_PATH_MAX + 32];
+    snprintf(aside, sizeof aside, "%s.damaged", rf->path);
+    if (rename(found, aside) != 0)
+      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", found, aside, strerror(errno));
+    else
+      fprintf(stderr, "warning: %s; it was moved to %s and a new run file started\n", why, aside);
+  }
+  return gpa_comm_agree(s->comm, rc);
+}
+
 int gpa_output_resume(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step, int *resumed) {
   GPA_CHECK(names_init(rf, s));
   *resumed = 0;
-  /* Which file: the interrupted RUN.h5.tmp, else a finished RUN.h5 (renamed to .tmp while
-   * the run goes on).  Nothing is renamed or cut before it is known to fit the restart. */
   int which = 0, verdict = RUN_FILE_OK, rc = GPA_OK;
   char why[GPA_PATH_MAX + 256] = "";
-  const char *found = NULL;
-  if (s->rank == 0) {
-    if (access(rf->tmp, F_OK) == 0)
-      which = 1, found = rf->tmp;
-    else if (access(rf->path, F_OK) == 0)
-      which = 2, found = rf->path;
-    if (found) rc = probe_run_file(found, s, step, &verdict, why, sizeof why);
-    if (rc == GPA_OK && which == 2 && verdict == RUN_FILE_OK && rename(rf->path, rf->tmp) != 0)
-      rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->path, rf->tmp,
-                     strerror(errno));
-  }
+  if (s->rank == 0) rc = choose_run_file(rf, s, step, &which, &verdict, why, sizeof why);
   GPA_CHECK(gpa_comm_agree(s->comm, rc));
   int hdr[2] = {which, verdict};
   GPA_MPI(MPI_Bcast(hdr, 2, MPI_INT, 0, s->comm));
@@ -312,41 +366,38 @@ int gpa_output_resume(struct gpa_runfile *rf, struct gpa_solver *s, int64_t step
     *resumed = 1;
     return GPA_OK;
   }
-  if (which) { /* cannot be continued: kept aside, and a new run file started */
-    if (s->rank == 0) {
-      char aside[GPA_PATH_MAX + 32];
-      snprintf(aside, sizeof aside, "%s.damaged", rf->path);
-      if (rename(found, aside) != 0) rc = GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s",
-                                                    found, aside, strerror(errno));
-      else
-        fprintf(stderr, "warning: %s; it was moved to %s and a new run file started\n", why,
-                aside);
-    }
-    GPA_CHECK(gpa_comm_agree(s->comm, rc));
-  }
-  gpa_free(&rf->frame_steps);
+  /* cannot be continued: kept aside, and a new run file started */
+  if (which) GPA_CHECK(set_aside(rf, s, which == 1 ? rf->tmp : rf->path, why));
+  release(rf);
   return gpa_output_begin(rf, s);
 }
 
 int gpa_output_step(struct gpa_runfile *rf, struct gpa_solver *s) {
   const int64_t every = s->p.output.trajectory_every;
   if (every > 0 && s->step % every == 0) GPA_CHECK(append_frame(rf, s));
-  if (s->field && s->field_count == s->field_capacity) GPA_CHECK(flush_field(rf, s));
+  if (rf->theta_history && rf->theta_count == rf->theta_capacity) GPA_CHECK(flush_theta(rf));
+  return GPA_OK;
+}
+
+/* Appends the monitor's records since the last sync, column by column. */
+static int append_monitor(struct gpa_runfile *rf, const struct gpa_monitor *m) {
+  const int64_t from = rf->monitor_records, count = m->count - from;
+  for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
+    const struct gpa_monitor_column *c = &gpa_monitor_columns[i];
+    const int is_int = c->type == GPA_MONITOR_INT64;
+    const char *v = (const char *)gpa_monitor_values(m, i) + 8 * from; /* 8-byte values */
+    GPA_CHECK(gpa_h5_series_append(&rf->h5, c->dataset,
+                                   is_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, v, count));
+  }
+  rf->monitor_records = m->count;
   return GPA_OK;
 }
 
 int gpa_output_sync(struct gpa_runfile *rf, struct gpa_solver *s, const char *status) {
   struct gpa_h5 *f = &rf->h5;
-  const struct gpa_monitor *m = &s->mon;
-  const int64_t from = rf->monitor_records, count = m->count - from;
-  GPA_CHECK(gpa_h5_series_append(f, monitor_names[0], H5T_NATIVE_INT64, m->step + from, count));
-  const double *cols[4] = {m->divergence, m->kinetic_energy, m->max_speed, m->wall_time};
-  for (int i = 0; i < 4; i++)
-    GPA_CHECK(gpa_h5_series_append(f, monitor_names[i + 1], H5T_NATIVE_DOUBLE, cols[i] + from,
-                                   count));
-  rf->monitor_records = m->count;
+  GPA_CHECK(append_monitor(rf, &s->mon));
   rf->fresh = 0; /* synced for a checkpoint: an error later keeps it for the restart */
-  GPA_CHECK(flush_field(rf, s));
+  GPA_CHECK(flush_theta(rf));
   int64_t steps = s->step;
   GPA_CHECK(gpa_h5_attr_i64(f, "/", "steps", &steps, 1));
   GPA_CHECK(gpa_h5_attr_string(f, "/", "status", status));
@@ -367,7 +418,7 @@ static int write_discriminator(struct gpa_runfile *rf, const struct gpa_solver *
   char acts[256] = "";
   for (int l = 0; l + 1 < net->n_layers; l++) {
     if (l) strcat(acts, ",");
-    strcat(acts, gpa_choice_name(GPA_ACT_NAMES, net->act[l]));
+    strcat(acts, gpa_choice_name(GPA_CHOICE_ACT, net->act[l]));
   }
   GPA_CHECK(gpa_h5_attr_string(f, "/discriminator", "activations", acts));
   GPA_CHECK(gpa_h5_attr_f64(f, "/discriminator", "L", &s->p.divergence.L, 1));
@@ -391,7 +442,7 @@ int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *sta
   GPA_CHECK(gpa_h5_close(&rf->h5));
   int rc = GPA_OK;
   if (finished && rf->h5.rank == 0) rc = gpa_io_commit(rf->tmp, rf->path);
-  gpa_free(&rf->frame_steps);
+  release(rf);
   return gpa_comm_agree(s->comm, rc);
 }
 
@@ -399,5 +450,5 @@ void gpa_output_abort(struct gpa_runfile *rf) {
   if (rf->is_open) gpa_h5_close(&rf->h5);
   rf->is_open = 0;
   if (rf->fresh && rf->h5.rank == 0) unlink(rf->tmp);
-  gpa_free(&rf->frame_steps);
+  release(rf);
 }
