@@ -121,6 +121,9 @@ check_status "sample --seed=-2" 2 "--seed: '-2' is not a non-negative integer" \
 check_status "metrics --scaling 1" 2 "--scaling: '1' is out of range" \
   "$gpa" metrics a.h5 b.h5 --scaling 1
 check_status "metrics with one set" 2 "gpa metrics needs two sets" "$gpa" metrics a.h5
+check_status "metrics --only foo" 2 "--only: 'foo' is not sinkhorn, energy, mmd or w2" \
+  "$gpa" metrics a.h5 b.h5 --only sinkhorn,foo
+check_status "--json for run" 2 "--json is for gpa metrics" "$gpa" run deck.yml --json
 check_status "metrics with three sets" 2 "unexpected argument 'c.h5'" "$gpa" metrics a.h5 b.h5 c.h5
 check_status "no command" 2 "no command given" "$gpa"
 "$gpa" help > "$tmp/usage.txt"

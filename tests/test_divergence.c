@@ -48,7 +48,7 @@ static double estimate(int kind, double L, int updates, double lr) {
   p.optimizer.lr = lr;
   p.optimizer.epochs = updates;
   static double y[N], x[N];
-  struct gpa_part all = {N, N, 0};
+  struct gpa_block all = {N, N, 0};
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.source, 3, GPA_STREAM_SOURCE, all, y, NULL));
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p.target, 3, GPA_STREAM_TARGET, all, x, NULL));
   sample_w1 = w1_sorted(y, x, N);

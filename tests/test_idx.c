@@ -251,7 +251,7 @@ static struct gpa_dist_params fashion(const char *images, const char *labels) {
 static void sample_split(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
                          int64_t n, int parts, double *x, int32_t *lab) {
   for (int r = 0; r < parts; r++) {
-    struct gpa_part part = gpa_partition(n, r, parts);
+    struct gpa_block part = gpa_partition(n, r, parts);
     TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, q, seed, stream, part, x + part.offset * PIXELS,
                             lab + part.offset));
   }
@@ -300,7 +300,7 @@ static void test_fashion_sampling(void **state) {
   }
   /* The real partition over the ranks, gathered. */
   const int size = world_size();
-  struct gpa_part part = gpa_partition(N, world_rank(), size);
+  struct gpa_block part = gpa_partition(N, world_rank(), size);
   assert_true(size <= 64);
   memset(split, 0, sizeof split);
   memset(lab_split, 0, sizeof lab_split);
@@ -308,7 +308,7 @@ static void test_fashion_sampling(void **state) {
                           split + part.offset * PIXELS, lab_split + part.offset));
   int counts[64], displs[64], lcounts[64], ldispls[64];
   for (int r = 0; r < size; r++) {
-    struct gpa_part pr = gpa_partition(N, r, size);
+    struct gpa_block pr = gpa_partition(N, r, size);
     counts[r] = (int)pr.n_local * PIXELS;
     displs[r] = (int)pr.offset * PIXELS;
     lcounts[r] = (int)pr.n_local;
@@ -509,7 +509,7 @@ static void test_logistic(void **state) {
   ASSERT_CLOSE(var, want, 5 * sqrt(3.2 / (2 * K)), 0);  /* excess kurtosis 1.2 */
   /* Sample i does not depend on the split. */
   for (int r = 0; r < 3; r++) {
-    struct gpa_part part = gpa_partition(K, r, 3);
+    struct gpa_block part = gpa_partition(K, r, 3);
     TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 11, 1, part, y + part.offset * 2, NULL));
   }
   assert_memory_equal(x, y, sizeof(double) * 2 * K);

@@ -47,7 +47,7 @@ static double value(int64_t i, int64_t j) { return 1000.0 * (double)i + (double)
 
 /* A file of every kind of collective write, made on all ranks (staged). */
 static void write_sample(const char *path) {
-  const struct gpa_part part = gpa_partition(N, world_rank(), world_size());
+  const struct gpa_block part = gpa_partition(N, world_rank(), world_size());
   double x[N * D];
   for (int64_t i = 0; i < part.n_local; i++)
     for (int64_t j = 0; j < D; j++) x[i * D + j] = value(part.offset + i, j);
@@ -78,7 +78,7 @@ static void test_collective_round_trip(void **state) {
   assert_int_equal(access(tmp, F_OK), -1); /* committed: renamed */
   struct gpa_h5 f;
   TEST_OK(gpa_h5_open(&f, MPI_COMM_WORLD, path, 0, "test"));
-  const struct gpa_part part = gpa_partition(N, world_rank(), world_size());
+  const struct gpa_block part = gpa_partition(N, world_rank(), world_size());
   double x[N * D], v[4];
   int64_t w[3];
   TEST_OK(gpa_h5_read_rows(&f, "/rows/x", part, D, x));
@@ -186,7 +186,7 @@ static void test_checksum(void **state) {
   enum { R = 300000, C = 5 }; /* several blocks of 2^20 values */
   char path[300];
   path_in(path, sizeof path, "crc.h5");
-  const struct gpa_part part = gpa_partition(R, world_rank(), world_size());
+  const struct gpa_block part = gpa_partition(R, world_rank(), world_size());
   double *x = calloc((size_t)(part.n_local * C + 1), sizeof *x);
   for (int64_t i = 0; i < part.n_local * C; i++) x[i] = sin((double)(part.offset * C + i));
   const int64_t bad = 123457; /* a NaN at this value */
@@ -339,7 +339,7 @@ static void test_data_file(void **state) {
   int64_t dims[2];
   TEST_OK(gpa_data_shape(MPI_COMM_WORLD, path, "/rows/x", "test.file", dims));
   assert_true(dims[0] == N && dims[1] == D);
-  const struct gpa_part part = gpa_partition(N, world_rank(), world_size());
+  const struct gpa_block part = gpa_partition(N, world_rank(), world_size());
   double x[N * D];
   TEST_OK(gpa_data_read_rows(MPI_COMM_WORLD, path, "/rows/x", part.offset, part.n_local, D, x));
   for (int64_t i = 0; i < part.n_local * D; i++)

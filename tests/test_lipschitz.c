@@ -43,7 +43,7 @@ static void trained(struct gpa_disc *dc, struct gpa_params *p, int normalization
   p->optimizer.epochs = updates;
   enum { N = 300, M = 300 };
   static double y[N * 2], x[M * 2];
-  struct gpa_part all_y = {N, N, 0}, all_x = {M, M, 0};
+  struct gpa_block all_y = {N, N, 0}, all_x = {M, M, 0};
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->source, 1, GPA_STREAM_SOURCE, all_y, y, NULL));
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->target, 1, GPA_STREAM_TARGET, all_x, x, NULL));
   TEST_OK(gpa_disc_create(dc, MPI_COMM_WORLD, p, 2, gpa_partition(N, 0, 1),

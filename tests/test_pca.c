@@ -26,17 +26,17 @@ static const double SIGNAL_TOP = 100.0, SIGNAL_DECAY = 0.6, NOISE = 1e-3, OFFSET
 
 struct problem {
   int64_t n, g;
-  struct gpa_part part;
+  struct gpa_block part;
   float *local; /* [n_local][g] this rank's rows */
   float *full;  /* [n][g] the whole matrix, for the reference */
 };
 
 /* split 0: gpa_partition.  split 1: rank 0 holds no rows and ranks 1..P-1 hold the blocks of a
  * (P - 1)-way partition in reverse order (rank 1 the last rows). */
-static struct gpa_part test_part(int64_t n, int split) {
+static struct gpa_block test_part(int64_t n, int split) {
   const int rank = world_rank(), size = world_size();
   if (split == 0 || size == 1) return gpa_partition(n, rank, size);
-  struct gpa_part p = {n, 0, 0};
+  struct gpa_block p = {n, 0, 0};
   if (rank == 0) return p;
   p = gpa_partition(n, size - 1 - rank, size - 1);
   p.n_global = n;
@@ -516,7 +516,7 @@ static void test_encode_decode_tiles(void **state) {
 }
 
 /* Collective: expects `code` on every rank, the same message everywhere, an empty result. */
-static void expect_failure(const struct problem *p, struct gpa_part part, int k, int method,
+static void expect_failure(const struct problem *p, struct gpa_block part, int k, int method,
                            int code, const char *must_contain1, const char *must_contain2) {
   struct gpa_pca pca;
   gpa_error_clear();
@@ -549,7 +549,7 @@ static void test_bad_inputs(void **state) {
     /* k differs on the last rank; the ranks' rows overlap. */
     const int k = world_rank() == world_size() - 1 ? 6 : 5;
     expect_failure(&p, p.part, k, GPA_PCA_DENSE, GPA_ERR_INPUT, "differs across ranks", NULL);
-    struct gpa_part all = {p.n, p.n, 0};
+    struct gpa_block all = {p.n, p.n, 0};
     if (world_rank() == 0) /* rank 0 claims every row, the others keep theirs */
       expect_failure(&p, all, 5, GPA_PCA_DENSE, GPA_ERR_INPUT, "do not tile", NULL);
     else

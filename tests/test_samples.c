@@ -63,7 +63,7 @@ static void test_rank_independence(void **state) {
     double whole[101 * 3], parts[101 * 3];
     TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, gpa_partition(101, 0, 1), whole, NULL));
     for (int r = 0; r < 3; r++) {
-      struct gpa_part part = gpa_partition(101, r, 3);
+      struct gpa_block part = gpa_partition(101, r, 3);
       TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 9, 1, part, parts + part.offset * dim, NULL));
     }
     assert_memory_equal(whole, parts, sizeof(double) * 101 * (size_t)dim);

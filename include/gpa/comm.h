@@ -22,13 +22,13 @@ int gpa_mpi_error(int mpi_rc, const char *what);
 
 /* A contiguous block of a global index range [0, n_global) owned by one rank: the first
  * n_global % size ranks hold one more.  The same for any caller on the same rank. */
-struct gpa_part {
+struct gpa_block {
   int64_t n_global;
   int64_t n_local;
   int64_t offset; /* global index of the first local element */
 };
 
-struct gpa_part gpa_partition(int64_t n_global, int rank, int size);
+struct gpa_block gpa_partition(int64_t n_global, int rank, int size);
 
 /* Sets MPI_ERRORS_RETURN on `comm` and creates the reduction type and operator.  Call once
  * after MPI_Init.  Collective. */

@@ -24,9 +24,9 @@ struct gpa_disc {
   struct gpa_optimizer opt;
   struct gpa_divergence div;
   int64_t dim;
-  struct gpa_part particles; /* this rank's block of the N particles */
-  struct gpa_part targets;   /* this rank's block of the M targets */
-  struct gpa_part generated; /* this rank's block of the generated particles: only evaluated */
+  struct gpa_block particles; /* this rank's block of the N particles */
+  struct gpa_block targets;   /* this rank's block of the M targets */
+  struct gpa_block generated; /* this rank's block of the generated particles: only evaluated */
   int64_t epochs;            /* updates per training call */
   double *theta;             /* [n_params] parameters (network, then nu) */
   double *grad;              /* [n_params] dJ/dtheta, summed over ranks */
@@ -44,7 +44,7 @@ struct gpa_disc {
  * written through gpa_disc_targets), initialises theta from the seed and projects it onto the
  * Lipschitz ball.  The generated rows are evaluated with gpa_disc_velocity_extra. */
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    struct gpa_part particles, struct gpa_part targets, struct gpa_part generated,
+                    struct gpa_block particles, struct gpa_block targets, struct gpa_block generated,
                     const double *target_rows);
 void gpa_disc_destroy(struct gpa_disc *dc);
 

@@ -67,16 +67,16 @@ int gpa_h5_delete(struct gpa_h5 *f, const char *name);
 int gpa_h5_shape(struct gpa_h5 *f, const char *name, int *ndims, int64_t dims[3]);
 
 /* Rows: dataset `name` [part.n_global][dim], each rank writing/reading its block. */
-int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_block part,
                       int64_t dim, const char *description);
-int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
+int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_block part, int64_t dim,
                      double *x);
 /* The same for float32 rows, stored as float32. */
-int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x, struct gpa_part part,
+int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x, struct gpa_block part,
                           int64_t dim, const char *description);
 /* Sharded 1-D int32 data [part.n_global], each rank writing its block. */
 int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
-                          struct gpa_part part, const char *description);
+                          struct gpa_block part, const char *description);
 /* Replicated 1-D data of n numbers. */
 int gpa_h5_write_f64(struct gpa_h5 *f, const char *name, const double *v, int64_t n,
                      const char *description, const char *units);
@@ -107,7 +107,7 @@ int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const 
                          int64_t count);
 /* Appends one record of a [T][n_global][dim] series whose rows are split by `part`. */
 int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *x,
-                              struct gpa_part part, int64_t dim);
+                              struct gpa_block part, int64_t dim);
 
 /* Attributes on the object `obj` ("/" or a group/dataset path; missing groups are created). */
 int gpa_h5_attr_string(struct gpa_h5 *f, const char *obj, const char *name, const char *value);

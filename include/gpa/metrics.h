@@ -32,9 +32,18 @@ int gpa_mmd(MPI_Comm comm, const double *a, int64_t n, const double *b, int64_t 
             double *value, double *bandwidth);
 
 /* The job of `gpa metrics` (metrics_job.c): the distances above between two sample sets. */
+enum gpa_metric {
+  GPA_METRIC_SINKHORN = 1 << 0,
+  GPA_METRIC_ENERGY = 1 << 1,
+  GPA_METRIC_MMD = 1 << 2,
+  GPA_METRIC_W2 = 1 << 3,
+  GPA_METRIC_ALL = (1 << 4) - 1,
+};
 struct gpa_metrics_opts {
   const char *a, *b;    /* the sets: FILE.h5[:/dataset] (default /X), one point per row */
   double blur, scaling; /* gpa_sinkhorn's settings */
+  unsigned which;       /* gpa_metric bits: the distances to compute */
+  int json;             /* print one JSON object (full precision) instead of the table */
 };
 /* Collective: reads both sets on every rank and prints on rank 0 (stdout) their Sinkhorn
  * divergence, energy distance, MMD and, for sets of the same size up to 3000 points, the exact

@@ -41,7 +41,7 @@ struct gpa_pca {
  * (k out of range, arguments that differ across ranks, rows that do not tile, NaN/Inf data),
  * GPA_ERR_LIB (a ScaLAPACK/LAPACK INFO != 0, naming the routine), GPA_ERR_NOMEM; *pca is then
  * empty.  Free with gpa_pca_destroy. */
-int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_part part, int64_t g, int k,
+int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_block part, int64_t g, int k,
                     int method, int oversample, int power_iterations, uint64_t seed,
                     struct gpa_pca *pca);
 void gpa_pca_destroy(struct gpa_pca *pca);

@@ -19,9 +19,9 @@ struct gpa_solver {
   int rank, size;
   struct gpa_params p; /* the deck's settings (file dimensions filled in) */
   int64_t dim;
-  struct gpa_part ppart; /* particles owned by this rank */
-  struct gpa_part tpart; /* targets owned by this rank */
-  struct gpa_part gpart; /* generated particles owned by this rank */
+  struct gpa_block ppart; /* particles owned by this rank */
+  struct gpa_block tpart; /* targets owned by this rank */
+  struct gpa_block gpart; /* generated particles owned by this rank */
   /* The state the integrator moves: this rank's particles, then its generated particles. */
   double *y;      /* [ppart.n_local + gpart.n_local][dim] */
   double *y_prev; /* the same before the current step */
@@ -58,8 +58,8 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
 /* The same with the samples given: this rank's particles y [ppart.n_local][dim] and targets
  * x [tpart.n_local][dim], where ppart and tpart place them in the global order (any split). */
 int gpa_solver_setup_data(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p,
-                          int64_t dim, const double *y, struct gpa_part ppart, const double *x,
-                          struct gpa_part tpart);
+                          int64_t dim, const double *y, struct gpa_block ppart, const double *x,
+                          struct gpa_block tpart);
 /* Not collective: a restart of a run whose deck leaves output.store_field to gpa (auto)
  * keeps the choice of the checkpoint's settings `ckpt`. */
 void gpa_solver_keep_field_choice(struct gpa_solver *s, const struct gpa_params *ckpt);

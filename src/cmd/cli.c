@@ -32,6 +32,8 @@ static const struct cli_option {
     {"dry-run", 0, GPA_OPT_DRY_RUN, NULL},
     {"quiet", 'q', GPA_OPT_QUIET, NULL},
     {"overwrite", 0, GPA_OPT_OVERWRITE, NULL},
+    {"only", 0, GPA_OPT_ONLY, "a list of metrics"},
+    {"json", 0, GPA_OPT_JSON, NULL},
 };
 enum {
   N_OPTIONS = sizeof options / sizeof options[0],
@@ -142,6 +144,12 @@ static int set_option(struct gpa_cli *cli, const struct cli_option *o, const cha
       return GPA_OK;
     case GPA_OPT_OVERWRITE:
       cli->overwrite = 1;
+      return GPA_OK;
+    case GPA_OPT_ONLY:
+      cli->only = v;
+      return GPA_OK;
+    case GPA_OPT_JSON:
+      cli->json = 1;
       return GPA_OK;
   }
   return GPA_ERROR(GPA_ERR_INTERNAL, "option %s has no setter", spelled);

@@ -29,6 +29,8 @@ enum gpa_cli_option {
   GPA_OPT_DRY_RUN = 1 << 11,   /* --dry-run */
   GPA_OPT_QUIET = 1 << 12,     /* -q, --quiet */
   GPA_OPT_OVERWRITE = 1 << 13, /* --overwrite */
+  GPA_OPT_ONLY = 1 << 14,      /* --only sinkhorn,energy,mmd,w2 */
+  GPA_OPT_JSON = 1 << 15,      /* --json */
 };
 
 struct gpa_cli;
@@ -61,7 +63,8 @@ struct gpa_cli {
   long long n;          /* --n K (>= 1; 0: not given) */
   long long seed;       /* --seed S (>= 0; -1: not given) */
   double blur, scaling; /* --blur, --scaling (defaults 0.05, 0.5) */
-  int dry_run, quiet, overwrite;
+  const char *only;     /* --only LIST */
+  int dry_run, quiet, overwrite, json;
   int argc; /* the command line as given, for the command that continues a run */
   char **argv;
   double started; /* MPI_Wtime() at program start */

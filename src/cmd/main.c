@@ -42,9 +42,12 @@ static const struct gpa_command commands[] = {
      GPA_OPT_FIELD | GPA_OPT_N | GPA_OPT_OUTPUT | GPA_OPT_SEED | GPA_OPT_QUIET | GPA_OPT_OVERWRITE,
      "--field RUN.h5 --n K --output OUT.h5 [--seed S] [--overwrite]",
      "draw K new source particles and move them likewise", gpa_cmd_sample},
-    {"metrics", 0, 2, GPA_OPT_BLUR | GPA_OPT_SCALING,
-     "A.h5[:/dataset] B.h5[:/dataset] [--blur 0.05] [--scaling 0.5]",
-     "Sinkhorn divergence, energy distance, MMD, exact W2", gpa_cmd_metrics},
+    {"metrics", 0, 2, GPA_OPT_BLUR | GPA_OPT_SCALING | GPA_OPT_ONLY | GPA_OPT_JSON,
+     "A.h5[:/dataset] B.h5[:/dataset] [--blur 0.05] [--scaling 0.5]\n"
+     "[--only sinkhorn,energy,mmd,w2] [--json]",
+     "Sinkhorn divergence, energy distance, MMD, exact W2\n"
+     "(--json: one JSON object, every figure to full precision)",
+     gpa_cmd_metrics},
     {"reference", 0, 0, 0, "", "print every deck key with its default and documentation",
      cmd_reference},
     {"version", 0, 0, 0, "", "print the version", cmd_version},

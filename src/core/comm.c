@@ -21,8 +21,8 @@ int gpa_mpi_error(int mpi_rc, const char *what) {
   return GPA_ERROR(GPA_ERR_LIB, "MPI: %s failed: %s", what, text);
 }
 
-struct gpa_part gpa_partition(int64_t n_global, int rank, int size) {
-  struct gpa_part p;
+struct gpa_block gpa_partition(int64_t n_global, int rank, int size) {
+  struct gpa_block p;
   int64_t base = n_global / size, extra = n_global % size;
   p.n_global = n_global;
   p.n_local = base + (rank < extra ? 1 : 0);

@@ -360,7 +360,7 @@ static int describe(hid_t obj, const char *description, const char *units) {
 
 /* Selects this rank's block of rows [part.offset, +n_local) of a [.., n_global, dim] space
  * whose leading index is `lead` (-1: none), or nothing when it holds no rows. */
-static void select_rows(hid_t fspace, hid_t mspace, int64_t lead, struct gpa_part part,
+static void select_rows(hid_t fspace, hid_t mspace, int64_t lead, struct gpa_block part,
                         int64_t dim) {
   if (part.n_local == 0) {
     H5Sselect_none(fspace);
@@ -404,7 +404,7 @@ done:
 }
 
 static int write_rows(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mtype, const void *x,
-                      struct gpa_part part, int64_t dim, const char *description) {
+                      struct gpa_block part, int64_t dim, const char *description) {
   hsize_t dims[2] = {(hsize_t)part.n_global, (hsize_t)dim};
   hsize_t mdims[2] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1), (hsize_t)dim};
   hid_t fspace = H5Screate_simple(2, dims, NULL), mspace = H5Screate_simple(2, mdims, NULL);
@@ -412,18 +412,18 @@ static int write_rows(struct gpa_h5 *f, const char *name, hid_t ftype, hid_t mty
   return create_write(f, name, ftype, mtype, fspace, mspace, x, description, NULL);
 }
 
-int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_part part,
+int gpa_h5_write_rows(struct gpa_h5 *f, const char *name, const double *x, struct gpa_block part,
                       int64_t dim, const char *description) {
   return write_rows(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x, part, dim, description);
 }
 
-int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x, struct gpa_part part,
+int gpa_h5_write_rows_f32(struct gpa_h5 *f, const char *name, const float *x, struct gpa_block part,
                           int64_t dim, const char *description) {
   return write_rows(f, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, x, part, dim, description);
 }
 
 int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
-                          struct gpa_part part, const char *description) {
+                          struct gpa_block part, const char *description) {
   hsize_t dims[1] = {(hsize_t)part.n_global},
           mdims[1] = {(hsize_t)(part.n_local > 0 ? part.n_local : 1)};
   hid_t fspace = H5Screate_simple(1, dims, NULL), mspace = H5Screate_simple(1, mdims, NULL);
@@ -438,7 +438,7 @@ int gpa_h5_write_i32_rows(struct gpa_h5 *f, const char *name, const int32_t *v,
                       NULL);
 }
 
-int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_part part, int64_t dim,
+int gpa_h5_read_rows(struct gpa_h5 *f, const char *name, struct gpa_block part, int64_t dim,
                      double *x) {
   int nd;
   int64_t dims[3];
@@ -674,7 +674,7 @@ int gpa_h5_series_append(struct gpa_h5 *f, const char *name, hid_t mtype, const 
 }
 
 int gpa_h5_series_append_rows(struct gpa_h5 *f, const char *name, const double *x,
-                              struct gpa_part part, int64_t dim) {
+                              struct gpa_block part, int64_t dim) {
   hid_t dset = H5Dopen2(f->file, name, H5P_DEFAULT);
   H5_TRY(dset, "%s: cannot open %s", f->path, name);
   hid_t space = H5Dget_space(dset);

@@ -115,12 +115,12 @@ static int my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int *coun
   int rank, size;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   GPA_MPI(MPI_Comm_size(comm, &size));
-  struct gpa_part p = gpa_partition(n, rank, size);
+  struct gpa_block p = gpa_partition(n, rank, size);
   *lo = p.offset;
   *hi = p.offset + p.n_local;
   if (counts) {
     for (int r = 0; r < size; r++) {
-      struct gpa_part q = gpa_partition(n, r, size);
+      struct gpa_block q = gpa_partition(n, r, size);
       counts[r] = (int)q.n_local;
       displs[r] = (int)q.offset;
     }

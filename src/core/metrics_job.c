@@ -1,6 +1,7 @@
 /* gpa_metrics: the distances of metrics.h between two sample sets read from files. */
 #include "gpa/metrics.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "gpa/comm.h"
@@ -34,13 +35,43 @@ static void print_table(const struct set *a, const struct set *b, const struct g
                         const struct distances *v) {
   printf("A: %s [%lld x %lld]\nB: %s [%lld x %lld]\n", a->label, (long long)a->dims[0],
          (long long)a->dims[1], b->label, (long long)b->dims[0], (long long)b->dims[1]);
-  printf("sinkhorn  %.6e   (debiased, cost |x-y|^2/2, blur %g, scaling %g)\n", v->sinkhorn, o->blur,
-         o->scaling);
-  printf("energy    %.6e   (2E|X-Y| - E|X-X'| - E|Y-Y'|)\n", v->energy);
-  printf("mmd       %.6e   (Gaussian kernel, median-heuristic bandwidth %.4g)\n", v->mmd,
-         v->bandwidth);
+  if (o->which & GPA_METRIC_SINKHORN)
+    printf("sinkhorn  %.6e   (debiased, cost |x-y|^2/2, blur %g, scaling %g)\n", v->sinkhorn,
+           o->blur, o->scaling);
+  if (o->which & GPA_METRIC_ENERGY)
+    printf("energy    %.6e   (2E|X-Y| - E|X-X'| - E|Y-Y'|)\n", v->energy);
+  if (o->which & GPA_METRIC_MMD)
+    printf("mmd       %.6e   (Gaussian kernel, median-heuristic bandwidth %.4g)\n", v->mmd,
+           v->bandwidth);
+  if (!(o->which & GPA_METRIC_W2)) return;
   if (v->w2 >= 0) printf("w2_exact  %.6e   (optimal assignment)\n", v->w2);
   else printf("w2_exact  -              (needs equal sizes up to %d)\n", W2_EXACT_MAX);
+}
+
+/* The same as one JSON object; a figure not computed is null. */
+static void print_json(const struct set *a, const struct set *b, const struct gpa_metrics_opts *o,
+                       const struct distances *v) {
+  printf("{\"a\": {\"rows\": %lld, \"columns\": %lld}, \"b\": {\"rows\": %lld, \"columns\": %lld}, "
+         "\"blur\": %.17g, \"scaling\": %.17g",
+         (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
+         (long long)b->dims[1], o->blur, o->scaling);
+  const struct {
+    const char *name;
+    unsigned bit;
+    double value;
+  } rows[] = {{"sinkhorn", GPA_METRIC_SINKHORN, v->sinkhorn},
+              {"energy", GPA_METRIC_ENERGY, v->energy},
+              {"mmd", GPA_METRIC_MMD, v->mmd},
+              {"mmd_bandwidth", GPA_METRIC_MMD, v->bandwidth},
+              {"w2_exact", GPA_METRIC_W2, v->w2}};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    if ((o->which & rows[i].bit) && !(rows[i].bit == GPA_METRIC_W2 && v->w2 < 0) &&
+        isfinite(rows[i].value))
+      printf(", \"%s\": %.17g", rows[i].name, rows[i].value);
+    else
+      printf(", \"%s\": null", rows[i].name);
+  }
+  printf("}\n");
 }
 
 int gpa_metrics(MPI_Comm comm, const struct gpa_metrics_opts *opts) {
@@ -57,15 +88,17 @@ int gpa_metrics(MPI_Comm comm, const struct gpa_metrics_opts *opts) {
                    b.label, (long long)b.dims[1]);
     goto done;
   }
-  GPA_CHECK_GOTO(
-      rc,
-      gpa_sinkhorn(comm, a.x, a.dims[0], b.x, b.dims[0], d, opts->blur, opts->scaling, &v.sinkhorn),
-      done);
-  GPA_CHECK_GOTO(rc, gpa_energy_distance(comm, a.x, a.dims[0], b.x, b.dims[0], d, &v.energy), done);
-  GPA_CHECK_GOTO(rc, gpa_mmd(comm, a.x, a.dims[0], b.x, b.dims[0], d, &v.mmd, &v.bandwidth), done);
-  if (a.dims[0] == b.dims[0] && a.dims[0] <= W2_EXACT_MAX)
-    GPA_CHECK_GOTO(rc, gpa_w2_exact(a.x, b.x, a.dims[0], d, &v.w2), done);
-  if (rank == 0) print_table(&a, &b, opts, &v);
+  const int64_t n = a.dims[0], m = b.dims[0];
+  if (opts->which & GPA_METRIC_SINKHORN)
+    GPA_CHECK_GOTO(
+        rc, gpa_sinkhorn(comm, a.x, n, b.x, m, d, opts->blur, opts->scaling, &v.sinkhorn), done);
+  if (opts->which & GPA_METRIC_ENERGY)
+    GPA_CHECK_GOTO(rc, gpa_energy_distance(comm, a.x, n, b.x, m, d, &v.energy), done);
+  if (opts->which & GPA_METRIC_MMD)
+    GPA_CHECK_GOTO(rc, gpa_mmd(comm, a.x, n, b.x, m, d, &v.mmd, &v.bandwidth), done);
+  if ((opts->which & GPA_METRIC_W2) && n == m && n <= W2_EXACT_MAX)
+    GPA_CHECK_GOTO(rc, gpa_w2_exact(a.x, b.x, n, d, &v.w2), done);
+  if (rank == 0) (opts->json ? print_json : print_table)(&a, &b, opts, &v);
 done:
   gpa_free(&a.x);
   gpa_free(&b.x);

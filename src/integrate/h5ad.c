@@ -280,7 +280,7 @@ static int gather_alloc(const struct gpa_integration *in, int **counts, int **di
   GPA_CHECK(gpa_alloc_array(counts, (size_t)in->size, sizeof **counts));
   GPA_CHECK(gpa_alloc_array(displs, (size_t)in->size, sizeof **displs));
   for (int r = 0; r < in->size; r++) {
-    const struct gpa_part q = gpa_partition(n, r, in->size);
+    const struct gpa_block q = gpa_partition(n, r, in->size);
     (*counts)[r] = (int)(q.n_local * k);
     (*displs)[r] = (int)(q.offset * k);
   }

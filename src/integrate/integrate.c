@@ -375,8 +375,8 @@ static void run_group(const struct gpa_integration *in, int c, char *out, size_t
 /* The rows label c's transport starts from and moves to: this rank's source rows of the label
  * into y [pp.n_local][k] and its target rows into x [tp.n_local][k], in latent units
  * (Z / latent_scale); pp and tp place them in the label's global order.  Collective. */
-static int label_rows(const struct gpa_integration *in, int c, double *y, struct gpa_part *pp,
-                      double *x, struct gpa_part *tp) {
+static int label_rows(const struct gpa_integration *in, int c, double *y, struct gpa_block *pp,
+                      double *x, struct gpa_block *tp) {
   const int64_t k = in->k, nl = in->part.n_local;
   const double scale = in->p.integrate.latent_scale;
   int64_t ny = 0, nx = 0;
@@ -391,8 +391,8 @@ static int label_rows(const struct gpa_integration *in, int c, double *y, struct
   GPA_MPI(MPI_Exscan(mine, before, 2, MPI_LONG_LONG, MPI_SUM, in->comm));
   GPA_MPI(MPI_Allreduce(mine, total, 2, MPI_LONG_LONG, MPI_SUM, in->comm));
   if (in->rank == 0) before[0] = before[1] = 0;
-  *pp = (struct gpa_part){total[0], ny, before[0]};
-  *tp = (struct gpa_part){total[1], nx, before[1]};
+  *pp = (struct gpa_block){total[0], ny, before[0]};
+  *tp = (struct gpa_block){total[1], nx, before[1]};
   return GPA_OK;
 }
 
@@ -400,8 +400,8 @@ static int label_rows(const struct gpa_integration *in, int c, double *y, struct
  * source and target and its own run file, so that the deck its run file records reproduces
  * the run with `gpa run`.  The integrate section is left at its defaults (`gpa run` refuses
  * one); the output's /parameters records it. */
-static int label_params(const struct gpa_integration *in, int c, struct gpa_part pp,
-                        struct gpa_part tp, struct gpa_params *p) {
+static int label_params(const struct gpa_integration *in, int c, struct gpa_block pp,
+                        struct gpa_block tp, struct gpa_params *p) {
   struct gpa_params def;
   GPA_CHECK(gpa_params_default(&def));
   *p = in->p;
@@ -432,7 +432,7 @@ static int label_params(const struct gpa_integration *in, int c, struct gpa_part
 /* Runs label c's transport with settings p from y onto x; the moved points go to Zc (PCA
  * units).  A run that diverged keeps its run file and is an error here.  Collective. */
 static int run_label(struct gpa_integration *in, int c, const struct gpa_params *p, const double *y,
-                     struct gpa_part pp, const double *x, struct gpa_part tp, int quiet) {
+                     struct gpa_block pp, const double *x, struct gpa_block tp, int quiet) {
   const int64_t k = in->k, nl = in->part.n_local;
   struct gpa_solver s;
   struct gpa_runfile out;
@@ -470,7 +470,7 @@ done:
 static int transport_label(struct gpa_integration *in, int c, int quiet) {
   const int64_t k = in->k, nl = in->part.n_local;
   double *y = NULL, *x = NULL;
-  struct gpa_part pp, tp;
+  struct gpa_block pp, tp;
   struct gpa_params p;
   int rc;
   GPA_CHECK_GOTO(rc, gpa_alloc_array(&y, (size_t)(nl * k + 1), sizeof(double)), done);
@@ -635,7 +635,7 @@ static int write_runs(const struct gpa_integration *in, struct gpa_h5 *f) {
   GPA_CHECK_GOTO(rc, gpa_alloc_array(&y, (size_t)(nl * k + 1), sizeof(double)), done);
   GPA_CHECK_GOTO(rc, gpa_alloc_array(&x, (size_t)(nl * k + 1), sizeof(double)), done);
   for (int c = 0; c < in->n_labels; c++) {
-    struct gpa_part pp, tp;
+    struct gpa_block pp, tp;
     char group[160], name[192];
     GPA_CHECK_GOTO(rc, label_rows(in, c, y, &pp, x, &tp), done);
     run_group(in, c, group, sizeof group);

@@ -27,7 +27,7 @@ struct gpa_integration {
   int32_t *batch; /* [n] original batch code */
   int n_labels;
   char **label_names;   /* [n_labels] */
-  struct gpa_part part; /* pooled samples of this rank */
+  struct gpa_block part; /* pooled samples of this rank */
   /* Data of this rank's samples. */
   float *X;  /* [n_local][g] as read */
   float *Xc; /* [n_local][g] corrected: source rows decoded after transport */

@@ -215,7 +215,7 @@ static int allgather_meta(MPI_Comm comm, const int64_t *mine, int64_t *meta) {
 }
 
 /* Collective: gathers every rank's arguments into meta [size][M_LEN] and validates them. */
-static int gather_inputs(MPI_Comm comm, int size, struct gpa_part part, int64_t g, int k,
+static int gather_inputs(MPI_Comm comm, int size, struct gpa_block part, int64_t g, int k,
                          int method, int oversample, int power_iterations, uint64_t seed,
                          int64_t **meta) {
   struct range *ranges = NULL;
@@ -242,7 +242,7 @@ struct slab {
 };
 
 /* Collective: mean [g] = column means of X. */
-static int column_means(MPI_Comm comm, const float *X_local, struct gpa_part part, int64_t g,
+static int column_means(MPI_Comm comm, const float *X_local, struct gpa_block part, int64_t g,
                         double *mean) {
   for (int64_t i = 0; i < part.n_local; i++) {
     const float *x = X_local + i * g;
@@ -729,7 +729,7 @@ static void fix_signs(double *comps, int k, int64_t g) {
   }
 }
 
-int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_part part, int64_t g, int k,
+int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_block part, int64_t g, int k,
                     int method, int oversample, int power_iterations, uint64_t seed,
                     struct gpa_pca *pca) {
   memset(pca, 0, sizeof *pca);

@@ -263,7 +263,7 @@ static int fashion_prepare(const struct gpa_dist_params *q, int rank, uint64_t s
 /* Collective: rank 0 reads the files and selects all part.n_global samples; every rank takes
  * its block. */
 static int fashion_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
-                          uint32_t stream, struct gpa_part part, double *x, int32_t *labels) {
+                          uint32_t stream, struct gpa_block part, double *x, int32_t *labels) {
   int rank;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   const int64_t n = part.n_global;
@@ -319,7 +319,7 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
 }
 
 int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
-                    uint32_t stream, struct gpa_part part, double *x, int32_t *labels) {
+                    uint32_t stream, struct gpa_block part, double *x, int32_t *labels) {
   if (q->kind == GPA_DIST_FASHION_MNIST)
     return fashion_sample(comm, q, seed, stream, part, x, labels);
   if (labels)

@@ -83,7 +83,7 @@ static int allocate(struct gpa_solver *s) {
 /* Every rank's block of the M target classes: all [M] gathered from xlab. */
 static int gather_target_labels(struct gpa_solver *s, int *counts, int *displs, int32_t *all) {
   for (int r = 0; r < s->size; r++) {
-    struct gpa_part q = gpa_partition(s->tpart.n_global, r, s->size);
+    struct gpa_block q = gpa_partition(s->tpart.n_global, r, s->size);
     counts[r] = (int)q.n_local;
     displs[r] = (int)q.offset;
   }
@@ -170,8 +170,8 @@ int gpa_solver_setup(struct gpa_solver *s, MPI_Comm comm, const struct gpa_param
 }
 
 int gpa_solver_setup_data(struct gpa_solver *s, MPI_Comm comm, const struct gpa_params *p,
-                          int64_t dim, const double *y, struct gpa_part ppart, const double *x,
-                          struct gpa_part tpart) {
+                          int64_t dim, const double *y, struct gpa_block ppart, const double *x,
+                          struct gpa_block tpart) {
   GPA_CHECK(start(s, comm, p));
   s->dim = dim;
   s->ppart = ppart;

@@ -101,7 +101,7 @@ done:
   return rc;
 }
 
-int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_part part, double *x,
+int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_block part, double *x,
                     const int32_t *labels, int64_t *steps) {
   if (!gpa_h5_exists(run, "/field/theta"))
     return GPA_ERROR(GPA_ERR_INPUT,

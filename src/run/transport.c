@@ -20,7 +20,7 @@ struct job {
   char lab_file[GPA_PATH_MAX], lab_set[256]; /* opts->labels, split */
   char origin[GPA_PATH_MAX + 300];           /* where the points come from, for the output */
   struct gpa_params p;                       /* the run's resolved settings */
-  struct gpa_part part;
+  struct gpa_block part;
   double *x;       /* [part.n_local][dim] the points, moved in place */
   double *x0;      /* [part.n_local][dim] their initial positions */
   int32_t *labels; /* [part.n_local] their classes (conditional field), else NULL */
@@ -47,7 +47,7 @@ static int run_params(struct gpa_h5 *run, struct gpa_params *p) {
 
 /* Classes 0-9 of rows part.offset ... of the 1-D dataset `name` of `f` (n_rows values; with a
  * `period`, row i takes value i mod period). */
-static int read_labels(struct gpa_h5 *f, const char *name, int64_t n_rows, struct gpa_part part,
+static int read_labels(struct gpa_h5 *f, const char *name, int64_t n_rows, struct gpa_block part,
                        int64_t period, int32_t *labels) {
   int nd;
   int64_t dims[3];
