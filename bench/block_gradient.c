@@ -22,7 +22,6 @@
 #include "gpa/mlp.h"
 #include "gpa/rng.h"
 
-
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -35,8 +34,8 @@ struct shape {
 };
 
 /* Seconds per gradient, the fastest of 5 rounds of `reps` calls. */
-static double time_current(struct gpa_mlp *m, const double *theta, const double *x,
-                           const double *w, int64_t rows, double *grad, int reps) {
+static double time_current(struct gpa_mlp *m, const double *theta, const double *x, const double *w,
+                           int64_t rows, double *grad, int reps) {
   double best = INFINITY;
   for (int round = 0; round < 5; round++) {
     double t0 = now();
@@ -50,9 +49,9 @@ static double time_current(struct gpa_mlp *m, const double *theta, const double 
   return best;
 }
 
-static double time_blocked(struct gpa_mlp *mb, int64_t BLOCK, const double *theta,
-                           const double *x, const double *w, int64_t rows, int64_t np,
-                           double *part, double *grad, int reps) {
+static double time_blocked(struct gpa_mlp *mb, int64_t BLOCK, const double *theta, const double *x,
+                           const double *w, int64_t rows, int64_t np, double *part, double *grad,
+                           int reps) {
   const int64_t d = mb->in_dim, nb = (rows + BLOCK - 1) / BLOCK;
   double best = INFINITY;
   for (int round = 0; round < 5; round++) {
@@ -82,9 +81,8 @@ int main(int argc, char **argv) {
                                  {"mog12d (1200 rows, d=12)", 12, 1200},
                                  {"mog12d  (600 rows, d=12)", 12, 600}};
   printf("gradient of one update (forward + backward), phi 32-32-32 relu, double\n");
-  printf("%-26s %6s %7s %13s %13s %9s %15s %s\n", "shape (rows on this rank)", "block",
-         "params", "current [us]", "blocked [us]", "overhead", "allgather [KB]",
-         "max|diff|/max|g|");
+  printf("%-26s %6s %7s %13s %13s %9s %15s %s\n", "shape (rows on this rank)", "block", "params",
+         "current [us]", "blocked [us]", "overhead", "allgather [KB]", "max|diff|/max|g|");
   int rc = 0;
   const int64_t blocks[] = {64, 256};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && !rc; s++)

@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build          # compiler and build
+  clang-format                                          # the format test (.clang-format)
   libopenmpi-dev openmpi-bin                            # MPI
   libblis-dev liblapack-dev libscalapack-openmpi-dev    # BLAS, LAPACK, ScaLAPACK
   libhdf5-openmpi-dev hdf5-tools                        # parallel HDF5

@@ -66,17 +66,15 @@ int main(int argc, char **argv) {
     printf("%lld trained particles, %lld generated; distances to the targets:\n", (long long)n,
            (long long)dg[0]);
     printf("                            trained    generated   ratio\n");
-    printf("held-out   exact W2        %9.4f   %9.4f   %5.2f  (generated: mean over %lld "
-           "subsets of %lld)\n", w_tr_h, w_gen_h, w_gen_h / w_tr_h, (long long)(dg[0] / n),
-           (long long)n);
-    printf("held-out   Sinkhorn        %9.4f   %9.4f   %5.2f\n", s_tr_h, s_gen_h,
-           s_gen_h / s_tr_h);
-    printf("training   exact W2        %9.4f   %9.4f   %5.2f\n", w_tr_x, w_gen_x,
-           w_gen_x / w_tr_x);
-    printf("training   Sinkhorn        %9.4f   %9.4f   %5.2f\n", s_tr_x, s_gen_x,
-           s_gen_x / s_tr_x);
-    printf("%s: against held-out targets, generated within %.2fx of trained\n",
-           ok ? "ok" : "FAIL", factor);
+    printf(
+        "held-out   exact W2        %9.4f   %9.4f   %5.2f  (generated: mean over %lld "
+        "subsets of %lld)\n",
+        w_tr_h, w_gen_h, w_gen_h / w_tr_h, (long long)(dg[0] / n), (long long)n);
+    printf("held-out   Sinkhorn        %9.4f   %9.4f   %5.2f\n", s_tr_h, s_gen_h, s_gen_h / s_tr_h);
+    printf("training   exact W2        %9.4f   %9.4f   %5.2f\n", w_tr_x, w_gen_x, w_gen_x / w_tr_x);
+    printf("training   Sinkhorn        %9.4f   %9.4f   %5.2f\n", s_tr_x, s_gen_x, s_gen_x / s_tr_x);
+    printf("%s: against held-out targets, generated within %.2fx of trained\n", ok ? "ok" : "FAIL",
+           factor);
   }
   MPI_Finalize();
   return ok ? 0 : 1;

@@ -54,12 +54,13 @@ static void test_defaults(void **state) {
 static void test_values(void **state) {
   (void)state;
   struct gpa_deck d;
-  TEST_OK(parse(&d, "transport:\n  dt: 0.25\n  integrator: heun\n  max_steps: 1e3\n"
-                    "divergence:\n  kind: alpha\n  alpha: 3\n  L: .inf\n"
-                    "network:\n  widths: [64, 16]\n  activation: smooth_relu\n"
-                    "optimizer:\n  reset_moments: no\n"
-                    "target:\n  kind: student_t\n  nu: 0.5\n"
-                    "output:\n  file: 'out dir/run.h5'\n"));
+  TEST_OK(parse(&d,
+                "transport:\n  dt: 0.25\n  integrator: heun\n  max_steps: 1e3\n"
+                "divergence:\n  kind: alpha\n  alpha: 3\n  L: .inf\n"
+                "network:\n  widths: [64, 16]\n  activation: smooth_relu\n"
+                "optimizer:\n  reset_moments: no\n"
+                "target:\n  kind: student_t\n  nu: 0.5\n"
+                "output:\n  file: 'out dir/run.h5'\n"));
   ASSERT_CLOSE(d.p.transport.dt, 0.25, 0, 0);
   assert_int_equal(d.p.transport.integrator, GPA_INT_HEUN);
   assert_int_equal(d.p.transport.max_steps, 1000);
@@ -167,8 +168,9 @@ static void test_deck_shape(void **state) {
   memset(deep + n + depth, ']', depth);
   strcpy(deep + n + 2 * depth, "}\n");
   double t0 = now();
-  expect_error(deep, "deck.yml:1: nested more than 8 levels deep; a deck is a mapping of "
-                     "sections of 'key: value' lines");
+  expect_error(deep,
+               "deck.yml:1: nested more than 8 levels deep; a deck is a mapping of "
+               "sections of 'key: value' lines");
   assert_true(now() - t0 < 2.0);
   free(deep);
 
@@ -180,7 +182,8 @@ static void test_deck_shape(void **state) {
   big[GPA_DECK_MAX_BYTES + 1] = '\0';
   gpa_deck_init(&d);
   assert_int_equal(gpa_deck_parse(&d, "deck.yml", big, GPA_DECK_MAX_BYTES + 1), GPA_ERR_INPUT);
-  assert_string_equal(gpa_error_message(), "deck.yml: 1048577 bytes; a deck may hold at most 1 MiB");
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml: 1048577 bytes; a deck may hold at most 1 MiB");
   gpa_deck_init(&d);
   TEST_OK(gpa_deck_parse(&d, "deck.yml", big, GPA_DECK_MAX_BYTES));
   free(big);
@@ -188,8 +191,9 @@ static void test_deck_shape(void **state) {
   /* Empty: no document, only comments, or only '---'; `{}` is a deck of defaults. */
   const char *empty[] = {"", "\n\n", "# a comment\n  # another\n", "---\n", "---\n...\n"};
   for (size_t e = 0; e < sizeof empty / sizeof empty[0]; e++)
-    expect_error(empty[e], "deck.yml: the deck is empty (`{}` is a deck of defaults; `gpa "
-                           "reference` lists every key)");
+    expect_error(empty[e],
+                 "deck.yml: the deck is empty (`{}` is a deck of defaults; `gpa "
+                 "reference` lists every key)");
   TEST_OK(parse(&d, "{}\n"));
   struct gpa_params def;
   gpa_params_default(&def);
@@ -213,8 +217,9 @@ static void test_command_sections(void **state) {
   TEST_OK(gpa_deck_check_command(&d, "run"));
   TEST_OK(gpa_deck_override(&d, "integrate.latent_scale=2"));
   assert_int_equal(gpa_deck_check_command(&d, "run"), GPA_ERR_INPUT);
-  assert_string_equal(gpa_error_message(), "-P integrate.latent_scale: the integrate section is "
-                                           "for `gpa integrate`; `gpa run` would ignore it");
+  assert_string_equal(gpa_error_message(),
+                      "-P integrate.latent_scale: the integrate section is "
+                      "for `gpa integrate`; `gpa run` would ignore it");
 }
 
 /* Sizes that cannot fit in memory are bad input naming the key, not an allocation failure. */
@@ -224,8 +229,9 @@ static void test_memory_bound(void **state) {
   struct gpa_deck d;
   TEST_OK(parse(&d, "source: {n: 100000000000000}\n"));
   assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
-  assert_string_equal(gpa_error_message(), "deck.yml:1: source.n x source.dim = 100000000000000 "
-                                           "x 2 needs 1.6 PB, more than this node's 24 GB of memory");
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: source.n x source.dim = 100000000000000 "
+                      "x 2 needs 1.6 PB, more than this node's 24 GB of memory");
   gpa_error_clear();
   assert_int_equal(gpa_deck_check_memory(&d, 4, gb24), GPA_ERR_INPUT);
   assert_string_equal(gpa_error_message(),
@@ -233,8 +239,9 @@ static void test_memory_bound(void **state) {
                       "(400 TB on each of 4 ranks), more than this node's 24 GB of memory");
   TEST_OK(parse(&d, "source: {dim: 1e9}\ntarget: {dim: 1e9}\n"));
   assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
-  assert_string_equal(gpa_error_message(), "deck.yml:1: source.n x source.dim = 200 x 1000000000 "
-                                           "needs 1.6 TB, more than this node's 24 GB of memory");
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: source.n x source.dim = 200 x 1000000000 "
+                      "needs 1.6 TB, more than this node's 24 GB of memory");
   TEST_OK(parse(&d, "network: {widths: [1e9, 1e9]}\n"));
   assert_int_equal(gpa_deck_check_memory(&d, 1, gb24), GPA_ERR_INPUT);
   assert_string_equal(gpa_error_message(),
@@ -248,9 +255,10 @@ static void test_memory_bound(void **state) {
   TEST_OK(gpa_deck_override(&d, "source.dim=1000"));
   TEST_OK(gpa_deck_override(&d, "target.dim=1000"));
   assert_int_equal(gpa_deck_check_memory(&d, 2, gb24), GPA_ERR_INPUT);
-  assert_string_equal(gpa_error_message(), "deck.yml:1: generated.n x source.dim = 1000000000000 "
-                                           "x 1000 needs 8 PB (4 PB on each of 2 ranks), more "
-                                           "than this node's 24 GB of memory");
+  assert_string_equal(gpa_error_message(),
+                      "deck.yml:1: generated.n x source.dim = 1000000000000 "
+                      "x 1000 needs 8 PB (4 PB on each of 2 ranks), more "
+                      "than this node's 24 GB of memory");
   /* Neither alone too large, together too much. */
   TEST_OK(parse(&d, "source: {n: 1e9}\ntarget: {n: 1e9}\n"));
   assert_int_equal(gpa_deck_check_memory(&d, 1, 24e9), GPA_ERR_INPUT);
@@ -269,7 +277,8 @@ static void test_errors(void **state) {
   expect_error("transprot:\n  dt: 0.5\n",
                "deck.yml:1: unknown section 'transprot' (sections: run, source, target, generated, "
                "network, divergence, optimizer, transport, integrate, output)");
-  expect_error("transport:\n  dt: fast\n", "deck.yml:2: transport.dt: expected a number, got 'fast'");
+  expect_error("transport:\n  dt: fast\n",
+               "deck.yml:2: transport.dt: expected a number, got 'fast'");
   expect_error("transport:\n  dt: -0.5\n", "deck.yml:2: transport.dt: must be > 0 (got -0.5)");
   expect_error("transport:\n  dt: .nan\n", "deck.yml:2: transport.dt: NaN is not allowed");
   expect_error("transport:\n  dt: '0.5'\n",
@@ -287,7 +296,8 @@ static void test_errors(void **state) {
                "deck.yml:3: divergence.alpha: must be > 1 (got 1)");
   expect_error("network:\n  widths: [32, 0]\n",
                "deck.yml:2: network.widths[1]: must be >= 1 (got 0)");
-  expect_error("network:\n  widths: [-8]\n", "deck.yml:2: network.widths[0]: must be >= 1 (got -8)");
+  expect_error("network:\n  widths: [-8]\n",
+               "deck.yml:2: network.widths[0]: must be >= 1 (got -8)");
   expect_error("network:\n  widths: [8, x]\n",
                "deck.yml:2: network.widths[1]: expected an integer, got 'x'");
   expect_error("network:\n  widths: [8, [8]]\n",
@@ -296,13 +306,13 @@ static void test_errors(void **state) {
                "deck.yml:2: network.widths: at most 8 hidden layers");
   expect_error("optimizer:\n  reset_moments: maybe\n",
                "deck.yml:2: optimizer.reset_moments: expected true or false, got 'maybe'");
-  expect_error("source:\n  dim: 3\n", "deck.yml:2: source.dim: source.dim is 3 but target.dim is 2");
+  expect_error("source:\n  dim: 3\n",
+               "deck.yml:2: source.dim: source.dim is 3 but target.dim is 2");
   expect_error("target:\n  kind: mixture\n  dim: 4\n  offset: 3\n",
                "deck.yml:4: target.offset: coordinates 3 and 4 do not fit in dim 4");
   expect_error("target:\n  kind: swiss_roll\n",
                "deck.yml: target.dim: the Swiss roll lives in dim 3");
-  expect_error("source:\n  kind: file\n",
-               "deck.yml: source.file: kind 'file' needs a file name");
+  expect_error("source:\n  kind: file\n", "deck.yml: source.file: kind 'file' needs a file name");
   expect_error("transport: [1, 2]\n",
                "deck.yml:1: section 'transport' must hold 'key: value' lines");
   expect_error("- 1\n- 2\n", "deck.yml:1: a deck is a mapping of sections (run:, source:, ...)");
@@ -329,9 +339,10 @@ static void test_unused_keys_warn(void **state) {
 static void test_round_trips(void **state) {
   (void)state;
   struct gpa_deck d, e;
-  TEST_OK(parse(&d, "transport:\n  dt: 0.1\n  integrator: rk4\ndivergence:\n  kind: alpha\n"
-                    "  alpha: 2.5\nnetwork:\n  widths: [7]\noutput:\n  file: \"a\\\"b.h5\"\n"
-                    "target:\n  kind: sierpinski\n  level: 3\n"));
+  TEST_OK(parse(&d,
+                "transport:\n  dt: 0.1\n  integrator: rk4\ndivergence:\n  kind: alpha\n"
+                "  alpha: 2.5\nnetwork:\n  widths: [7]\noutput:\n  file: \"a\\\"b.h5\"\n"
+                "target:\n  kind: sierpinski\n  level: 3\n"));
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);

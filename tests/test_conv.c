@@ -13,7 +13,7 @@
 
 struct conv_case {
   const char *name;
-  int64_t c, h, w;    /* image */
+  int64_t c, h, w; /* image */
   int n_conv;
   int64_t channels[3];
   int64_t k, stride;
@@ -47,14 +47,62 @@ static void set_params(struct gpa_params *p, const struct conv_case *c) {
 }
 
 static const struct conv_case cases[] = {
-    {"7x7, conv 3-2, k3 s2, dense 5", 1, 7, 7, 2, {3, 2}, 3, 2, 1, {5}, GPA_ACT_LEAKY_RELU,
-     GPA_ACT_RELU, 0, GPA_DIV_KL},
-    {"conditional, smooth, kl-lt", 1, 7, 7, 2, {3, 2}, 3, 2, 1, {5}, GPA_ACT_SMOOTH_RELU,
-     GPA_ACT_SMOOTH_RELU, 1, GPA_DIV_KL_LT},
-    {"2 channels 5x6, k5 s1", 2, 5, 6, 1, {2}, 5, 1, 2, {4, 3}, GPA_ACT_LEAKY_RELU,
-     GPA_ACT_LEAKY_RELU, 0, GPA_DIV_ALPHA},
-    {"8x8, three convs, no dense hidden", 1, 8, 8, 3, {2, 3, 2}, 3, 2, 0, {0},
-     GPA_ACT_SMOOTH_RELU, GPA_ACT_RELU, 1, GPA_DIV_KL},
+    {"7x7, conv 3-2, k3 s2, dense 5",
+     1,
+     7,
+     7,
+     2,
+     {3, 2},
+     3,
+     2,
+     1,
+     {5},
+     GPA_ACT_LEAKY_RELU,
+     GPA_ACT_RELU,
+     0,
+     GPA_DIV_KL},
+    {"conditional, smooth, kl-lt",
+     1,
+     7,
+     7,
+     2,
+     {3, 2},
+     3,
+     2,
+     1,
+     {5},
+     GPA_ACT_SMOOTH_RELU,
+     GPA_ACT_SMOOTH_RELU,
+     1,
+     GPA_DIV_KL_LT},
+    {"2 channels 5x6, k5 s1",
+     2,
+     5,
+     6,
+     1,
+     {2},
+     5,
+     1,
+     2,
+     {4, 3},
+     GPA_ACT_LEAKY_RELU,
+     GPA_ACT_LEAKY_RELU,
+     0,
+     GPA_DIV_ALPHA},
+    {"8x8, three convs, no dense hidden",
+     1,
+     8,
+     8,
+     3,
+     {2, 3, 2},
+     3,
+     2,
+     0,
+     {0},
+     GPA_ACT_SMOOTH_RELU,
+     GPA_ACT_RELU,
+     1,
+     GPA_DIV_KL},
 };
 
 /* Geometry of the reference image network: 28 -> 14 -> 7 -> 4 with k = 5, s = 2, "same". */
@@ -99,7 +147,8 @@ static void check_param_gradient(const struct conv_case *c, int single) {
   set_params(&p, c);
   if (single) p.network.precision = GPA_PREC_SINGLE;
   const int64_t d = c->c * c->h * c->w, n = 6, m = 5;
-  double *y = malloc(sizeof(double) * (size_t)(n * d)), *x = malloc(sizeof(double) * (size_t)(m * d));
+  double *y = malloc(sizeof(double) * (size_t)(n * d)),
+         *x = malloc(sizeof(double) * (size_t)(m * d));
   fill_normal(y, n * d, 0.0, 1.0, 1);
   fill_normal(x, m * d, 0.4, 1.2, 2);
   int32_t *ly = labels_for(n, c->conditional, 0), *lx = labels_for(m, c->conditional, 1);
@@ -150,10 +199,23 @@ static void test_param_gradients(void **state) {
 /* float32 passes against double on the image network's shape (28 x 28, three 5x5 stride-2
  * convolutions, conditional): the analytic dJ/dtheta of the two precisions at the same theta. */
 static void check_single_against_double(void) {
-  const struct conv_case c = {"28x28, three convs 8-8-8, conditional", 1, 28, 28, 3, {8, 8, 8},
-                              5, 2, 1, {16}, GPA_ACT_LEAKY_RELU, GPA_ACT_RELU, 1, GPA_DIV_KL};
+  const struct conv_case c = {"28x28, three convs 8-8-8, conditional",
+                              1,
+                              28,
+                              28,
+                              3,
+                              {8, 8, 8},
+                              5,
+                              2,
+                              1,
+                              {16},
+                              GPA_ACT_LEAKY_RELU,
+                              GPA_ACT_RELU,
+                              1,
+                              GPA_DIV_KL};
   const int64_t d = 784, n = 24, m = 20;
-  double *y = malloc(sizeof(double) * (size_t)(n * d)), *x = malloc(sizeof(double) * (size_t)(m * d));
+  double *y = malloc(sizeof(double) * (size_t)(n * d)),
+         *x = malloc(sizeof(double) * (size_t)(m * d));
   fill_normal(y, n * d, 0.0, 1.0, 4);
   fill_normal(x, m * d, 0.4, 0.5, 5);
   int32_t *ly = labels_for(n, 1, 0), *lx = labels_for(m, 1, 1);
@@ -179,8 +241,10 @@ static void check_single_against_double(void) {
     gmax = fmax(gmax, fabs(grad[0][i]));
     diff = fmax(diff, fabs(grad[0][i] - grad[1][i]));
   }
-  print_message("%s: single vs double, max|dg| / max|g| = %.2e over %lld parameters, "
-                "|dJ| = %.2e\n", c.name, diff / gmax, (long long)np, fabs(J[0] - J[1]));
+  print_message(
+      "%s: single vs double, max|dg| / max|g| = %.2e over %lld parameters, "
+      "|dJ| = %.2e\n",
+      c.name, diff / gmax, (long long)np, fabs(J[0] - J[1]));
   assert_true(gmax > 0.0);
   assert_true(diff <= 1e-4 * gmax);
   assert_true(fabs(J[0] - J[1]) <= 1e-5 * (1.0 + fabs(J[0])));
@@ -207,7 +271,8 @@ static void check_input_gradient(const struct conv_case *c) {
   double *theta = malloc(sizeof(double) * (size_t)net.n_params);
   gpa_mlp_init_params(&net, theta, 7);
   for (int64_t i = 0; i < net.n_params; i++) theta[i] += 0.05 * sin((double)i);
-  double *x = malloc(sizeof(double) * (size_t)(rows * d)), *g = malloc(sizeof(double) * (size_t)(rows * d));
+  double *x = malloc(sizeof(double) * (size_t)(rows * d)),
+         *g = malloc(sizeof(double) * (size_t)(rows * d));
   double *xp = malloc(sizeof(double) * (size_t)d);
   fill_normal(x, rows * d, 0.0, 1.0, 3);
   int32_t *lab = labels_for(rows, c->conditional, 2);
@@ -226,8 +291,8 @@ static void check_input_gradient(const struct conv_case *c) {
       gpa_mlp_forward(&net, theta, xp, 0, 1);
       double fd = (fp - net.out[0]) / (2 * h);
       if (!(fabs(fd - g[r * d + k]) <= 1e-6 * fabs(fd) + 1e-8))
-        fail_msg("%s: dphi/dx[%lld][%lld] = %.12g, finite difference %.12g", c->name,
-                 (long long)r, (long long)k, g[r * d + k], fd);
+        fail_msg("%s: dphi/dx[%lld][%lld] = %.12g, finite difference %.12g", c->name, (long long)r,
+                 (long long)k, g[r * d + k], fd);
     }
   }
   free(theta);
@@ -272,8 +337,8 @@ static void test_dropout(void **state) {
     for (int64_t i = 0; i < sz; i++) same += net.mask[l][i] == net.mask[l][sz + i];
     total += rows * sz;
   }
-  print_message("dropout 0.3: %lld of %lld dropped (%.3f)\n", (long long)dropped,
-                (long long)total, (double)dropped / (double)total);
+  print_message("dropout 0.3: %lld of %lld dropped (%.3f)\n", (long long)dropped, (long long)total,
+                (double)dropped / (double)total);
   assert_true(fabs((double)dropped / (double)total - 0.3) < 0.1);
   assert_true(same < net.conv[0].out_size + net.conv[1].out_size);
   gpa_mlp_backward(&net, theta, x, w, rows, grad);
@@ -289,8 +354,8 @@ static void test_dropout(void **state) {
     theta[i] = save;
     double fd = (jp - jm) / (2 * h);
     if (!(fabs(fd - grad[i]) <= 1e-6 * fabs(fd) + 2e-8))
-      fail_msg("dropout: dJ/dtheta[%lld] = %.12g, finite difference %.12g", (long long)i,
-               grad[i], fd);
+      fail_msg("dropout: dJ/dtheta[%lld] = %.12g, finite difference %.12g", (long long)i, grad[i],
+               fd);
   }
   /* Another round draws other masks: phi changes; evaluation (no dropout) differs from both. */
   double out7[5], out8[5], eval[5];
@@ -332,7 +397,8 @@ static void check_class_normalization(int how) {
   p.optimizer.epochs = 30;
   p.network.class_normalization = how;
   const int64_t d = 64, n = 20, m = 20;
-  double *y = malloc(sizeof(double) * (size_t)(n * d)), *x = malloc(sizeof(double) * (size_t)(m * d));
+  double *y = malloc(sizeof(double) * (size_t)(n * d)),
+         *x = malloc(sizeof(double) * (size_t)(m * d));
   fill_normal(y, n * d, 0.0, 1.0, 7);
   fill_normal(x, m * d, 0.8, 0.7, 8);
   int32_t *ly = labels_for(n, 1, 0), *lx = labels_for(m, 1, 1);
@@ -356,9 +422,11 @@ static void check_class_normalization(int how) {
     smallest = fmin(smallest, sqrt(norm));
     largest = fmax(largest, sqrt(norm));
   }
-  print_message("class_normalization %s: output layer %lldx%lld, column norms %.6f..%.6f, "
-                "spectral norm %.6f (c = %.6f)\n", how ? "joint" : "per_class", (long long)rows,
-                (long long)cols, smallest, largest, s, dc.lip.c);
+  print_message(
+      "class_normalization %s: output layer %lldx%lld, column norms %.6f..%.6f, "
+      "spectral norm %.6f (c = %.6f)\n",
+      how ? "joint" : "per_class", (long long)rows, (long long)cols, smallest, largest, s,
+      dc.lip.c);
   if (how == GPA_CLASSNORM_PER_CLASS) {
     ASSERT_CLOSE(smallest, dc.lip.c, 1e-12, 0);
     ASSERT_CLOSE(largest, dc.lip.c, 1e-12, 0);
@@ -384,7 +452,8 @@ static void test_lipschitz(void **state) {
   p.divergence.L = 1.0;
   p.optimizer.epochs = 30;
   const int64_t d = 49, n = 20, m = 20;
-  double *y = malloc(sizeof(double) * (size_t)(n * d)), *x = malloc(sizeof(double) * (size_t)(m * d));
+  double *y = malloc(sizeof(double) * (size_t)(n * d)),
+         *x = malloc(sizeof(double) * (size_t)(m * d));
   fill_normal(y, n * d, 0.0, 1.0, 5);
   fill_normal(x, m * d, 0.8, 0.7, 6);
   struct gpa_disc dc;
@@ -398,8 +467,8 @@ static void test_lipschitz(void **state) {
     double *u = malloc(sizeof(double) * (size_t)dc.lip.rows[l]);
     double *v = malloc(sizeof(double) * (size_t)dc.lip.cols[l]);
     for (int64_t i = 0; i < dc.lip.rows[l]; i++) u[i] = 1.0 + 0.1 * (double)i;
-    double s = gpa_spectral_norm(dc.theta + dc.lip.w_off[l], dc.lip.rows[l], dc.lip.cols[l], u,
-                                 v, 5000, 1e-14);
+    double s = gpa_spectral_norm(dc.theta + dc.lip.w_off[l], dc.lip.rows[l], dc.lip.cols[l], u, v,
+                                 5000, 1e-14);
     ASSERT_CLOSE(s, c, 2e-3, 0);
     free(u);
     free(v);
@@ -435,11 +504,8 @@ static void test_lipschitz(void **state) {
 
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_geometry),
-    cmocka_unit_test(test_param_gradients),
-    cmocka_unit_test(test_input_gradients),
-    cmocka_unit_test(test_single_precision),
-    cmocka_unit_test(test_dropout),
-    cmocka_unit_test(test_lipschitz),
+    cmocka_unit_test(test_geometry),        cmocka_unit_test(test_param_gradients),
+    cmocka_unit_test(test_input_gradients), cmocka_unit_test(test_single_precision),
+    cmocka_unit_test(test_dropout),         cmocka_unit_test(test_lipschitz),
 };
 GPA_TEST_MAIN(tests)

@@ -130,8 +130,7 @@ static void write_files(void) {
   write_idx("badlab-labels-idx1-ubyte.gz", 0x08, 1, ldims, label_bytes, N_IMAGES, 1);
   label_bytes[5] = (uint8_t)class_of(5);
   const uint32_t odd[3] = {N_IMAGES, 27, 29};
-  write_idx("odd-images-idx3-ubyte.gz", 0x08, 3, odd, image_bytes, (size_t)N_IMAGES * 27 * 29,
-            1);
+  write_idx("odd-images-idx3-ubyte.gz", 0x08, 3, odd, image_bytes, (size_t)N_IMAGES * 27 * 29, 1);
 }
 
 static void remove_files(void) {
@@ -207,15 +206,13 @@ static void test_refusals(void **state) {
   (void)state;
   ensure_files();
   expect_refused("magic.gz", 3, "not an IDX file (magic 0x12340803)", NULL);
-  expect_refused("type.gz", 3, "element type 0x0d; only unsigned bytes (0x08) are supported",
-                 NULL);
+  expect_refused("type.gz", 3, "element type 0x0d; only unsigned bytes (0x08) are supported", NULL);
   expect_refused("dims.gz", 3, "2 dimensions, expected 3", NULL);
   expect_refused("train-labels-idx1-ubyte.gz", 3, "1 dimensions, expected 3", NULL);
-  expect_refused("short.gz", 3, "truncated: header says 23520 bytes of data, file has 1000",
-                 NULL);
+  expect_refused("short.gz", 3, "truncated: header says 23520 bytes of data, file has 1000", NULL);
   expect_refused("header.gz", 3, "truncated: header says 23520 bytes of data, file has 0", NULL);
-  expect_refused("long.gz", 3,
-                 "5 trailing bytes: header says 23520 bytes of data, file has 23525", NULL);
+  expect_refused("long.gz", 3, "5 trailing bytes: header says 23520 bytes of data, file has 23525",
+                 NULL);
   expect_refused("no-such-file.gz", 3, "cannot open: No such file or directory", NULL);
   expect_refused("corrupt.gz", 3, "damaged gzip data (", ")");
   expect_refused("crc.gz", 3, "damaged gzip data (incorrect data check)", NULL);
@@ -248,8 +245,8 @@ static struct gpa_dist_params fashion(const char *images, const char *labels) {
 
 /* Samples [n][784] and labels [n] of the whole set, made with the given split into `parts`
  * blocks (each made by a collective call on every rank). */
-static void sample_split(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
-                         int64_t n, int parts, double *x, int32_t *lab) {
+static void sample_split(const struct gpa_dist_params *q, uint64_t seed, uint32_t stream, int64_t n,
+                         int parts, double *x, int32_t *lab) {
   for (int r = 0; r < parts; r++) {
     struct gpa_block part = gpa_partition(n, r, parts);
     TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, q, seed, stream, part, x + part.offset * PIXELS,
@@ -258,8 +255,8 @@ static void sample_split(const struct gpa_dist_params *q, uint64_t seed, uint32_
 }
 
 /* The image index of every sample; checks its pixels, its label and that none repeats. */
-static void check_samples(const double *x, const int32_t *lab, int64_t n, const int64_t *cls,
-                          int K, int *which) {
+static void check_samples(const double *x, const int32_t *lab, int64_t n, const int64_t *cls, int K,
+                          int *which) {
   int used[N_IMAGES] = {0}, count[N_CLASSES] = {0};
   for (int64_t i = 0; i < n; i++) {
     const double *img = x + i * PIXELS;
@@ -274,8 +271,7 @@ static void check_samples(const double *x, const int32_t *lab, int64_t n, const 
     count[lab[i]]++;
     which[i] = m;
   }
-  for (int k = 0; k < K; k++)
-    assert_int_equal(count[cls[k]], n / K + (k < n % K));
+  for (int k = 0; k < K; k++) assert_int_equal(count[cls[k]], n / K + (k < n % K));
 }
 
 static void test_fashion_sampling(void **state) {
@@ -464,8 +460,8 @@ static void test_real_files(void **state) {
   TEST_OK(gpa_dist_resolve(MPI_COMM_WORLD, &q, "target"));
   static double x[20 * PIXELS];
   int32_t cls[20];
-  TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &q, 3, GPA_STREAM_TARGET, gpa_partition(20, 0, 1), x,
-                          cls));
+  TEST_OK(
+      gpa_dist_sample(MPI_COMM_WORLD, &q, 3, GPA_STREAM_TARGET, gpa_partition(20, 0, 1), x, cls));
   for (int i = 0; i < 20; i++) {
     assert_int_equal(cls[i], i % 10);
     if (world_rank() != 0) continue;
@@ -505,8 +501,8 @@ static void test_logistic(void **state) {
   for (int i = 0; i < 2 * K; i++) s2 += (x[i] - mean) * (x[i] - mean);
   const double pi = 3.14159265358979323846;
   const double var = s2 / (2 * K - 1), want = pi * pi / 3.0 * 2.0 * 2.0; /* pi^2/3 scale^2 */
-  ASSERT_CLOSE(mean, 0.5, 0, 5 * sqrt(want / (2 * K))); /* 5 standard errors */
-  ASSERT_CLOSE(var, want, 5 * sqrt(3.2 / (2 * K)), 0);  /* excess kurtosis 1.2 */
+  ASSERT_CLOSE(mean, 0.5, 0, 5 * sqrt(want / (2 * K)));                  /* 5 standard errors */
+  ASSERT_CLOSE(var, want, 5 * sqrt(3.2 / (2 * K)), 0);                   /* excess kurtosis 1.2 */
   /* Sample i does not depend on the split. */
   for (int r = 0; r < 3; r++) {
     struct gpa_block part = gpa_partition(K, r, 3);

@@ -26,7 +26,8 @@ static double error_after(int kind, int steps, double T) {
   double y0[6] = {1, 0, 0.3, -2, -1, 1}, y[6];
   memcpy(y, y0, sizeof y);
   int calls[4] = {0};
-  for (int n = 0; n < steps; n++) TEST_OK(gpa_integrator_step(&it, T / steps, y, spiral, calls, NULL));
+  for (int n = 0; n < steps; n++)
+    TEST_OK(gpa_integrator_step(&it, T / steps, y, spiral, calls, NULL));
   for (int s = 0; s < it.tab->stages; s++) assert_int_equal(calls[s], steps);
   double err = 0.0, e = exp(-A_DAMP * T), c = cos(A_ROT * T), s = sin(A_ROT * T);
   for (int i = 0; i < 3; i++) {

@@ -13,8 +13,7 @@
 /* LAPACK (Fortran ABI; Debian ships no C header for it). */
 extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a,
                     const int *lda, double *s, double *u, const int *ldu, double *vt,
-                    const int *ldvt, double *work, const int *lwork, int *info, size_t,
-                    size_t);
+                    const int *ldvt, double *work, const int *lwork, int *info, size_t, size_t);
 
 static double lapack_sigma_max(const double *W, int rows, int cols) {
   int m = cols, n = rows, lda = cols, one = 1, info = 0, lwork = -1; /* row-major = W^T */
@@ -46,8 +45,8 @@ static void trained(struct gpa_disc *dc, struct gpa_params *p, int normalization
   struct gpa_block all_y = {N, N, 0}, all_x = {M, M, 0};
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->source, 1, GPA_STREAM_SOURCE, all_y, y, NULL));
   TEST_OK(gpa_dist_sample(MPI_COMM_WORLD, &p->target, 1, GPA_STREAM_TARGET, all_x, x, NULL));
-  TEST_OK(gpa_disc_create(dc, MPI_COMM_WORLD, p, 2, gpa_partition(N, 0, 1),
-                          gpa_partition(M, 0, 1), gpa_partition(0, 0, 1), x));
+  TEST_OK(gpa_disc_create(dc, MPI_COMM_WORLD, p, 2, gpa_partition(N, 0, 1), gpa_partition(M, 0, 1),
+                          gpa_partition(0, 0, 1), x));
   double J;
   TEST_OK(gpa_disc_train(dc, y, &J));
   assert_true(J > 0.1); /* it learned something: the sets differ a lot */
@@ -119,8 +118,10 @@ static void test_power_iteration_matches_svd(void **state) {
   for (int l = 0; l < dc.net.n_layers; l++) {
     double s = lapack_sigma_max(dc.theta + dc.net.w_off[l], (int)dc.net.width[l],
                                 (int)dc.net.width[l + 1]);
-    print_message("layer %d: LAPACK sigma_max %.8f, target c %.8f, estimate before rescale "
-                  "%.8f\n", l, s, dc.lip.c, dc.lip.sigma[l]);
+    print_message(
+        "layer %d: LAPACK sigma_max %.8f, target c %.8f, estimate before rescale "
+        "%.8f\n",
+        l, s, dc.lip.c, dc.lip.sigma[l]);
     ASSERT_CLOSE(s, dc.lip.c, 1e-3, 0);
     product *= s;
   }

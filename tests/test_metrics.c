@@ -74,8 +74,10 @@ static void test_gaussians_1d(void **state) {
   TEST_OK(gpa_sinkhorn(MPI_COMM_WORLD, a, N, b, N, 1, 0.05, 0.5, &s));
   TEST_OK(gpa_energy_distance(MPI_COMM_WORLD, a, N, b, N, 1, &e));
   TEST_OK(gpa_mmd(MPI_COMM_WORLD, a, N, b, N, 1, &m, &h));
-  print_message("N(0,1) vs N(2,1.5^2): sinkhorn %.5f, W2^2/2 of the samples %.5f (closed form "
-                "%.5f); energy %.4f, mmd %.4f\n", s, w22 / 2, (4 + 0.25) / 2, e, m);
+  print_message(
+      "N(0,1) vs N(2,1.5^2): sinkhorn %.5f, W2^2/2 of the samples %.5f (closed form "
+      "%.5f); energy %.4f, mmd %.4f\n",
+      s, w22 / 2, (4 + 0.25) / 2, e, m);
   ASSERT_CLOSE(s, w22 / 2, 0.01, 0);
   assert_true(e > 0.5 && m > 0.3);
   same_on_all_ranks(s);

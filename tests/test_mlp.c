@@ -77,10 +77,22 @@ static void test_param_gradients(void **state) {
       {"relu / kl", GPA_ACT_RELU, GPA_ACT_SAME, 3, {6, 5, 4}, GPA_DIV_KL, 2.0, 3},
       {"leaky_relu / kl", GPA_ACT_LEAKY_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_KL, 2.0, 2},
       {"smooth_relu / kl", GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_KL, 2.0, 2},
-      {"relu + smooth last / kl-lt", GPA_ACT_RELU, GPA_ACT_SMOOTH_RELU, 3, {5, 5, 4},
-       GPA_DIV_KL_LT, 2.0, 2},
+      {"relu + smooth last / kl-lt",
+       GPA_ACT_RELU,
+       GPA_ACT_SMOOTH_RELU,
+       3,
+       {5, 5, 4},
+       GPA_DIV_KL_LT,
+       2.0,
+       2},
       {"leaky_relu / kl-lt", GPA_ACT_LEAKY_RELU, GPA_ACT_SAME, 1, {7}, GPA_DIV_KL_LT, 2.0, 4},
-      {"smooth_relu / alpha 2", GPA_ACT_SMOOTH_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_ALPHA, 2.0,
+      {"smooth_relu / alpha 2",
+       GPA_ACT_SMOOTH_RELU,
+       GPA_ACT_SAME,
+       2,
+       {6, 5},
+       GPA_DIV_ALPHA,
+       2.0,
        2},
       {"relu / alpha 3.5", GPA_ACT_RELU, GPA_ACT_SAME, 2, {6, 5}, GPA_DIV_ALPHA, 3.5, 3},
       {"no hidden layer / kl", GPA_ACT_RELU, GPA_ACT_SAME, 0, {0}, GPA_DIV_KL, 2.0, 3},
@@ -140,8 +152,8 @@ static void test_single_precision(void **state) {
     for (int64_t i = 0; i < np; i += 7) {
       const double fd = disc_fd_theta(&dc[1], i, h);
       if (!(fabs(fd - g[i]) <= 2e-2 * fabs(fd) + 1e-3 * mag))
-        fail_msg("single precision: dJ/dtheta[%lld] = %.6g, finite difference %.6g",
-                 (long long)i, g[i], fd);
+        fail_msg("single precision: dJ/dtheta[%lld] = %.6g, finite difference %.6g", (long long)i,
+                 g[i], fd);
     }
     free(g);
     gpa_disc_destroy(&dc[0]);
@@ -202,7 +214,8 @@ static void test_smooth_relu(void **state) {
   ASSERT_CLOSE(gpa_activation(GPA_ACT_SMOOTH_RELU, 2 * eps, eps, 0), eps, 1e-14, 1e-15);
   for (double z = -0.3; z < 1.5; z += 0.0137) {
     double fd = (gpa_activation(GPA_ACT_SMOOTH_RELU, z + 1e-7, eps, 0) -
-                 gpa_activation(GPA_ACT_SMOOTH_RELU, z - 1e-7, eps, 0)) / 2e-7;
+                 gpa_activation(GPA_ACT_SMOOTH_RELU, z - 1e-7, eps, 0)) /
+                2e-7;
     ASSERT_CLOSE(gpa_activation_deriv(GPA_ACT_SMOOTH_RELU, z, eps, 0), fd, 1e-6, 1e-7);
     double dd = gpa_activation_deriv(GPA_ACT_SMOOTH_RELU, z, eps, 0);
     assert_true(dd >= 0.0 && dd <= 1.0); /* 1-Lipschitz, monotone */
@@ -332,8 +345,8 @@ static void test_backward_no_rows(void **state) {
       gpa_mlp_backward(&m, theta, x, w, 0, grad);
       for (int64_t i = 0; i < m.n_net; i++)
         if (grad[i] != 0.0)
-          fail_msg("%s precision, shape %d: gradient[%lld] = %g over no rows", prec ? "single" : "double",
-                   shape, (long long)i, grad[i]);
+          fail_msg("%s precision, shape %d: gradient[%lld] = %g over no rows",
+                   prec ? "single" : "double", shape, (long long)i, grad[i]);
       free(theta);
       free(grad);
       gpa_mlp_destroy(&m);
@@ -342,12 +355,9 @@ static void test_backward_no_rows(void **state) {
 
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_blas_wrappers),
-    cmocka_unit_test(test_blas_empty),
-    cmocka_unit_test(test_backward_no_rows),
-    cmocka_unit_test(test_smooth_relu),
-    cmocka_unit_test(test_param_gradients),
-    cmocka_unit_test(test_input_gradients),
+    cmocka_unit_test(test_blas_wrappers),    cmocka_unit_test(test_blas_empty),
+    cmocka_unit_test(test_backward_no_rows), cmocka_unit_test(test_smooth_relu),
+    cmocka_unit_test(test_param_gradients),  cmocka_unit_test(test_input_gradients),
     cmocka_unit_test(test_single_precision),
 };
 GPA_TEST_MAIN(tests)

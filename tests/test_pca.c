@@ -14,8 +14,7 @@
 /* LAPACK (Fortran ABI; Debian ships no C header for it). */
 extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a,
                     const int *lda, double *s, double *u, const int *ldu, double *vt,
-                    const int *ldvt, double *work, const int *lwork, int *info, size_t,
-                    size_t);
+                    const int *ldvt, double *work, const int *lwork, int *info, size_t, size_t);
 
 enum { STREAM_U = 200, STREAM_W = 201, STREAM_NOISE = 202, STREAM_OFFSET = 203, STREAM_Z = 204 };
 enum { SIGNAL_RANK = 12 };
@@ -114,8 +113,7 @@ static void singular_values(double *a, int m, int n, double *s) {
  * Returned from the sine form, sin(theta_max) = sigma_max(A - (A B^T) B), which resolves angles
  * down to 1e-16; *acos_form gets acos(sigma_min(A B^T)), which cannot tell angles below ~1.5e-8
  * from zero (1 - theta^2 / 2 rounds to 1). */
-static double largest_angle(const double *A, const double *B, int k, int64_t g,
-                            double *acos_form) {
+static double largest_angle(const double *A, const double *B, int k, int64_t g, double *acos_form) {
   double *M = malloc(sizeof(double) * (size_t)(k * k));
   double *R = malloc(sizeof(double) * (size_t)(k * g));
   double *s = malloc(sizeof(double) * (size_t)k);
@@ -176,13 +174,13 @@ static void reference_pca(const struct problem *p, struct reference *ref) {
   /* Row-major n x g is column-major Xc^T (g x n): its left singular vectors are the PCs. */
   int m = (int)g, nn = (int)n, lwork = -1, info = 0, one = 1;
   double query, dummy;
-  dgesvd_("S", "N", &m, &nn, xc, &m, ref->sv, ref->comps, &m, &dummy, &one, &query, &lwork,
-          &info, 1, 1);
+  dgesvd_("S", "N", &m, &nn, xc, &m, ref->sv, ref->comps, &m, &dummy, &one, &query, &lwork, &info,
+          1, 1);
   lwork = (int)query;
   double *work = malloc(sizeof(double) * (size_t)lwork);
   assert_non_null(work);
-  dgesvd_("S", "N", &m, &nn, xc, &m, ref->sv, ref->comps, &m, &dummy, &one, work, &lwork, &info,
-          1, 1);
+  dgesvd_("S", "N", &m, &nn, xc, &m, ref->sv, ref->comps, &m, &dummy, &one, work, &lwork, &info, 1,
+          1);
   assert_int_equal(info, 0);
   fix_signs(ref->comps, ref->r, g);
   free(work);
@@ -218,8 +216,7 @@ struct tolerances {
 /* Not collective: compares every field with the reference and prints what was measured.
  * Returns the largest angle. */
 static double check_pca(const char *label, const struct problem *p, const struct gpa_pca *pca,
-                        const struct reference *ref, int k, struct tolerances tol,
-                        double seconds) {
+                        const struct reference *ref, int k, struct tolerances tol, double seconds) {
   const int64_t g = p->g;
   assert_int_equal(pca->g, g);
   assert_int_equal(pca->k, k);
@@ -239,11 +236,12 @@ static double check_pca(const char *label, const struct problem *p, const struct
   for (int64_t j = 0; j < g; j++)
     mean_err = fmax(mean_err, fabs(pca->mean[j] - ref->mean[j]) / (1.0 + fabs(ref->mean[j])));
   if (world_rank() == 0)
-    print_message("%-28s n %4lld g %4lld k %2d on %d ranks: largest angle %.2e (acos form %.1e), "
-                  "max |dv| %.1e, max rel ds %.1e, max |d explained| %.1e (sum %.6f), "
-                  "max rel d mean %.1e, %.4f s\n",
-                  label, (long long)p->n, (long long)g, k, world_size(), angle, acos_form,
-                  vec_err, sv_err, expl_err, expl_sum, mean_err, seconds);
+    print_message(
+        "%-28s n %4lld g %4lld k %2d on %d ranks: largest angle %.2e (acos form %.1e), "
+        "max |dv| %.1e, max rel ds %.1e, max |d explained| %.1e (sum %.6f), "
+        "max rel d mean %.1e, %.4f s\n",
+        label, (long long)p->n, (long long)g, k, world_size(), angle, acos_form, vec_err, sv_err,
+        expl_err, expl_sum, mean_err, seconds);
   assert_true(angle < tol.angle);
   assert_true(vec_err < tol.vec);
   assert_true(sv_err < tol.sv);
@@ -253,11 +251,11 @@ static double check_pca(const char *label, const struct problem *p, const struct
   ASSERT_CLOSE(pca->total_variance, ref->total_variance, 1e-12, 0.0);
   /* Every rank holds bitwise the same result. */
   int same = 0;
-  TEST_OK(gpa_comm_identical(MPI_COMM_WORLD, pca->components,
-                             sizeof(double) * (size_t)(k * g), &same));
+  TEST_OK(
+      gpa_comm_identical(MPI_COMM_WORLD, pca->components, sizeof(double) * (size_t)(k * g), &same));
   assert_true(same);
-  TEST_OK(gpa_comm_identical(MPI_COMM_WORLD, pca->singular_values, sizeof(double) * (size_t)k,
-                             &same));
+  TEST_OK(
+      gpa_comm_identical(MPI_COMM_WORLD, pca->singular_values, sizeof(double) * (size_t)k, &same));
   assert_true(same);
   return angle;
 }
@@ -425,8 +423,10 @@ static void test_encode_decode(void **state) {
   double err = 0.0;
   for (int64_t j = 0; j < g; j++) err = fmax(err, fabs((double)back[j] - x[j]));
   if (world_rank() == 0)
-    print_message("encode/decode of a row in the subspace: max |x - decode(encode(x))| %.2e "
-                  "(max |x| %.2f)\n", err, xmax);
+    print_message(
+        "encode/decode of a row in the subspace: max |x - decode(encode(x))| %.2e "
+        "(max |x| %.2f)\n",
+        err, xmax);
   assert_true(err <= 4e-7 * xmax);
 
   /* Data rows: the projection mean + ((x - mean) V^T) V, computed here by plain loops. */
@@ -454,9 +454,10 @@ static void test_encode_decode(void **state) {
     }
   }
   if (world_rank() == 0)
-    print_message("encode/decode of %lld data rows: max rel |z - (x - mean) V^T| %.1e, max rel "
-                  "|decode - projection| %.1e, max |x - projection| %.1e\n", (long long)n, zerr,
-                  perr, resid);
+    print_message(
+        "encode/decode of %lld data rows: max rel |z - (x - mean) V^T| %.1e, max rel "
+        "|decode - projection| %.1e, max |x - projection| %.1e\n",
+        (long long)n, zerr, perr, resid);
   assert_true(zerr < 1e-12);
   assert_true(perr < 1.2e-7); /* float rounding of the output */
   assert_true(resid > 1e-4);  /* the rows do leave the subspace: the check is not vacuous */
@@ -552,8 +553,7 @@ static void test_bad_inputs(void **state) {
     struct gpa_block all = {p.n, p.n, 0};
     if (world_rank() == 0) /* rank 0 claims every row, the others keep theirs */
       expect_failure(&p, all, 5, GPA_PCA_DENSE, GPA_ERR_INPUT, "do not tile", NULL);
-    else
-      expect_failure(&p, p.part, 5, GPA_PCA_DENSE, GPA_ERR_INPUT, "do not tile", NULL);
+    else expect_failure(&p, p.part, 5, GPA_PCA_DENSE, GPA_ERR_INPUT, "do not tile", NULL);
   }
   /* NaN in the data of one rank. */
   float saved = p.local[0];

@@ -181,8 +181,8 @@ static void test_w2_exact(void **state) {
 
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_generator),      cmocka_unit_test(test_rank_independence),
-    cmocka_unit_test(test_mixture),        cmocka_unit_test(test_carpet),
-    cmocka_unit_test(test_heavy_tails),    cmocka_unit_test(test_w2_exact),
+    cmocka_unit_test(test_generator),   cmocka_unit_test(test_rank_independence),
+    cmocka_unit_test(test_mixture),     cmocka_unit_test(test_carpet),
+    cmocka_unit_test(test_heavy_tails), cmocka_unit_test(test_w2_exact),
 };
 GPA_TEST_MAIN(tests)

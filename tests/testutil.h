@@ -19,19 +19,19 @@
 #include "gpa/rng.h"
 
 /* Fails the test with the recorded error message when a library call fails. */
-#define TEST_OK(expr)                                                                     \
-  do {                                                                                    \
-    int rc_ = (expr);                                                                     \
-    if (rc_ != GPA_OK) fail_msg("%s failed: %s", #expr, gpa_error_message());             \
+#define TEST_OK(expr)                                                         \
+  do {                                                                        \
+    int rc_ = (expr);                                                         \
+    if (rc_ != GPA_OK) fail_msg("%s failed: %s", #expr, gpa_error_message()); \
   } while (0)
 
 /* |a - b| <= atol + rtol |b| */
-#define ASSERT_CLOSE(a, b, rtol, atol)                                                    \
-  do {                                                                                    \
-    double a_ = (a), b_ = (b);                                                            \
-    if (!(fabs(a_ - b_) <= (atol) + (rtol)*fabs(b_)))                                     \
-      fail_msg("%s = %.17g, expected %s = %.17g (rtol %g, atol %g)", #a, a_, #b, b_,      \
-               (double)(rtol), (double)(atol));                                           \
+#define ASSERT_CLOSE(a, b, rtol, atol)                                               \
+  do {                                                                               \
+    double a_ = (a), b_ = (b);                                                       \
+    if (!(fabs(a_ - b_) <= (atol) + (rtol)*fabs(b_)))                                \
+      fail_msg("%s = %.17g, expected %s = %.17g (rtol %g, atol %g)", #a, a_, #b, b_, \
+               (double)(rtol), (double)(atol));                                      \
   } while (0)
 
 /* x[i] ~ N(mean, std^2), from the counter-based generator keyed on (42, stream, i). */
@@ -71,16 +71,16 @@ static inline int world_size(void) {
 }
 
 /* main() of a unit-test program: MPI (one rank), the library's setup, the cmocka group. */
-#define GPA_TEST_MAIN(tests)                                                              \
-  int main(int argc, char **argv) {                                                       \
-    MPI_Init(&argc, &argv);                                                               \
-    gpa_io_setup();                                                                       \
-    gpa_linalg_setup(1, 0);                                                               \
-    if (gpa_comm_setup(MPI_COMM_WORLD) != GPA_OK) return 1;                               \
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);                               \
-    gpa_comm_teardown();                                                                  \
-    MPI_Finalize();                                                                       \
-    return failed;                                                                        \
+#define GPA_TEST_MAIN(tests)                                \
+  int main(int argc, char **argv) {                         \
+    MPI_Init(&argc, &argv);                                 \
+    gpa_io_setup();                                         \
+    gpa_linalg_setup(1, 0);                                 \
+    if (gpa_comm_setup(MPI_COMM_WORLD) != GPA_OK) return 1; \
+    int failed = cmocka_run_group_tests(tests, NULL, NULL); \
+    gpa_comm_teardown();                                    \
+    MPI_Finalize();                                         \
+    return failed;                                          \
   }
 
 #endif

@@ -11,11 +11,11 @@
 #include "gpa/error.h"
 
 /* Checks an MPI call; records "MPI: <message>" and returns GPA_ERR_LIB from the caller. */
-#define GPA_MPI(call)                                                                     \
-  do {                                                                                    \
-    int gpa_mpi_rc_ = (call);                                                             \
-    if (gpa_mpi_rc_ != MPI_SUCCESS)                                                       \
-      return gpa_error_trace(gpa_mpi_error(gpa_mpi_rc_, #call), __FILE__, __LINE__);      \
+#define GPA_MPI(call)                                                                \
+  do {                                                                               \
+    int gpa_mpi_rc_ = (call);                                                        \
+    if (gpa_mpi_rc_ != MPI_SUCCESS)                                                  \
+      return gpa_error_trace(gpa_mpi_error(gpa_mpi_rc_, #call), __FILE__, __LINE__); \
   } while (0)
 
 int gpa_mpi_error(int mpi_rc, const char *what);

@@ -90,20 +90,20 @@ struct gpa_int_list {
 };
 
 struct gpa_dist_params {
-  int kind;        /* enum gpa_dist_kind */
-  int64_t n;       /* number of samples */
-  int64_t dim;     /* dimension d */
-  double mean;     /* location, every coordinate */
-  double std;      /* gaussian std; mixture component std */
-  double scale;    /* student_t / gen_gaussian scale */
-  double nu;       /* student_t degrees of freedom */
-  double beta;     /* gen_gaussian exponent: density ~ exp(-|x|^beta) */
-  double spacing;  /* mixture: centres (0,s), (s,0), (s,s), (0,0) */
-  int64_t offset;  /* mixture: first of the two coordinates carrying the mixture */
-  int64_t level;   /* sierpinski level */
-  double side;     /* sierpinski: side of the square */
-  double noise;    /* swiss_roll: Gaussian noise std */
-  char file[GPA_PATH_MAX];    /* file: HDF5 file; fashion_mnist: IDX images ("": Debian's) */
+  int kind;                /* enum gpa_dist_kind */
+  int64_t n;               /* number of samples */
+  int64_t dim;             /* dimension d */
+  double mean;             /* location, every coordinate */
+  double std;              /* gaussian std; mixture component std */
+  double scale;            /* student_t / gen_gaussian scale */
+  double nu;               /* student_t degrees of freedom */
+  double beta;             /* gen_gaussian exponent: density ~ exp(-|x|^beta) */
+  double spacing;          /* mixture: centres (0,s), (s,0), (s,s), (0,0) */
+  int64_t offset;          /* mixture: first of the two coordinates carrying the mixture */
+  int64_t level;           /* sierpinski level */
+  double side;             /* sierpinski: side of the square */
+  double noise;            /* swiss_roll: Gaussian noise std */
+  char file[GPA_PATH_MAX]; /* file: HDF5 file; fashion_mnist: IDX images ("": Debian's) */
   char dataset[256];
   char labels_file[GPA_PATH_MAX]; /* fashion_mnist: IDX labels ("": beside the images) */
   struct gpa_int_list classes;    /* fashion_mnist: classes drawn (empty: all) */
@@ -127,13 +127,13 @@ struct gpa_params {
     double leaky_slope;
     int normalization; /* enum gpa_normalization */
     int64_t power_iterations;
-    int precision; /* enum gpa_precision */
+    int precision;                     /* enum gpa_precision */
     struct gpa_int_list conv_channels; /* output channels of the convolutions (empty: none) */
     struct gpa_int_list image_shape;   /* [C, H, W] of the input images (empty: [1, s, s]) */
     int64_t conv_kernel, conv_stride;
-    int conv_activation; /* enum gpa_activation */
-    double dropout;      /* after each convolution, during training only */
-    bool conditional;    /* one output per class; phi(x, class of x) */
+    int conv_activation;     /* enum gpa_activation */
+    double dropout;          /* after each convolution, during training only */
+    bool conditional;        /* one output per class; phi(x, class of x) */
     int class_normalization; /* enum gpa_class_normalization: the conditional output layer */
   } network;
   struct {
@@ -159,13 +159,13 @@ struct gpa_params {
   } transport;
   struct {
     char source_file[GPA_PATH_MAX];
-    char target_file[GPA_PATH_MAX]; /* "": the source file */
+    char target_file[GPA_PATH_MAX];                 /* "": the source file */
     struct gpa_int_list source_batch, target_batch; /* batch codes; empty: all samples */
     char batch_key[128];
     char label_key[128]; /* "": no labels, one flow */
     int64_t components;
     double latent_scale;
-    int pca;             /* enum gpa_pca_method */
+    int pca; /* enum gpa_pca_method */
     int64_t pca_oversample, pca_power_iterations;
     int64_t metric_samples;
     bool keep_residual;
@@ -186,10 +186,10 @@ enum gpa_origin { GPA_FROM_DEFAULT = 0, GPA_FROM_DECK, GPA_FROM_OVERRIDE };
 
 struct gpa_deck {
   struct gpa_params p;
-  char path[GPA_PATH_MAX]; /* the deck file, "" when none */
+  char path[GPA_PATH_MAX];       /* the deck file, "" when none */
   int origin[GPA_DECK_MAX_KEYS]; /* enum gpa_origin, per key of the table */
   int line[GPA_DECK_MAX_KEYS];   /* 1-based line in the deck, when origin is GPA_FROM_DECK */
-  int n_warnings;  /* settings that are ignored, e.g. source.nu with a gaussian source */
+  int n_warnings; /* settings that are ignored, e.g. source.nu with a gaussian source */
   char warnings[8][GPA_PATH_MAX + 200];
 };
 

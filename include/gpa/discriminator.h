@@ -27,9 +27,9 @@ struct gpa_disc {
   struct gpa_block particles; /* this rank's block of the N particles */
   struct gpa_block targets;   /* this rank's block of the M targets */
   struct gpa_block generated; /* this rank's block of the generated particles: only evaluated */
-  int64_t epochs;            /* updates per training call */
-  double *theta;             /* [n_params] parameters (network, then nu) */
-  double *grad;              /* [n_params] dJ/dtheta, summed over ranks */
+  int64_t epochs;             /* updates per training call */
+  double *theta;              /* [n_params] parameters (network, then nu) */
+  double *grad;               /* [n_params] dJ/dtheta, summed over ranks */
   double *x;           /* [n + m + g][dim] network inputs: particles, targets, generated (n, m,
                        * g: the blocks' local counts); the targets are owned here */
   double *w;           /* [n + m] row weights dJ/dphi */
@@ -44,8 +44,8 @@ struct gpa_disc {
  * written through gpa_disc_targets), initialises theta from the seed and projects it onto the
  * Lipschitz ball.  The generated rows are evaluated with gpa_disc_velocity_extra. */
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    struct gpa_block particles, struct gpa_block targets, struct gpa_block generated,
-                    const double *target_rows);
+                    struct gpa_block particles, struct gpa_block targets,
+                    struct gpa_block generated, const double *target_rows);
 void gpa_disc_destroy(struct gpa_disc *dc);
 
 /* Not collective: this rank's targets [m][dim], held by the discriminator (the one copy).

@@ -30,8 +30,8 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
  * replacement (keyed on (seed, stream, class)), so the set does not depend on the partition.
  * Rank 0 alone reads the files and broadcasts the part.n_global x 784 selected bytes; pixels
  * are bytes / 255. */
-int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
-                    uint32_t stream, struct gpa_block part, double *x, int32_t *labels);
+int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
+                    struct gpa_block part, double *x, int32_t *labels);
 
 /* Number of classes of a labelled kind: GPA_FASHION_CLASSES (10, from config.h, where the
  * layers below the particles can use it too) for fashion_mnist, 0 otherwise. */

@@ -43,20 +43,20 @@ void gpa_error_clear(void);
 
 #define GPA_ERROR(code, ...) gpa_error_at(__FILE__, __LINE__, (code), __VA_ARGS__)
 
-#define GPA_CHECK(expr)                                                                   \
-  do {                                                                                    \
-    int gpa_rc_ = (expr);                                                                 \
-    if (gpa_rc_ != GPA_OK) return gpa_error_trace(gpa_rc_, __FILE__, __LINE__);          \
+#define GPA_CHECK(expr)                                                         \
+  do {                                                                          \
+    int gpa_rc_ = (expr);                                                       \
+    if (gpa_rc_ != GPA_OK) return gpa_error_trace(gpa_rc_, __FILE__, __LINE__); \
   } while (0)
 
 /* Like GPA_CHECK, but jumps to a cleanup label with `rc` set. */
-#define GPA_CHECK_GOTO(rc, expr, label)                                                   \
-  do {                                                                                    \
-    (rc) = (expr);                                                                        \
-    if ((rc) != GPA_OK) {                                                                 \
-      gpa_error_trace((rc), __FILE__, __LINE__);                                          \
-      goto label;                                                                         \
-    }                                                                                     \
+#define GPA_CHECK_GOTO(rc, expr, label)          \
+  do {                                           \
+    (rc) = (expr);                               \
+    if ((rc) != GPA_OK) {                        \
+      gpa_error_trace((rc), __FILE__, __LINE__); \
+      goto label;                                \
+    }                                            \
   } while (0)
 
 /* Aligned (64 bytes), zero-filled allocation of `bytes`; *p is NULL on failure. */

@@ -16,10 +16,10 @@
 enum { GPA_PATHS_MAX = 16 };
 
 struct gpa_paths {
-  const char *in[GPA_PATHS_MAX];       /* files read */
-  const char *in_what[GPA_PATHS_MAX];  /* the setting that names each ("source.file") */
+  const char *in[GPA_PATHS_MAX];      /* files read */
+  const char *in_what[GPA_PATHS_MAX]; /* the setting that names each ("source.file") */
   int n_in;
-  const char *out[GPA_PATHS_MAX];      /* files written (or deleted) */
+  const char *out[GPA_PATHS_MAX]; /* files written (or deleted) */
   const char *out_what[GPA_PATHS_MAX];
   int n_out;
 };
@@ -40,7 +40,7 @@ int gpa_paths_check(MPI_Comm comm, const struct gpa_paths *pp);
  * until gpa_paths_unlock, so a second run on the same output fails at once, naming the
  * process that holds it.  A crash releases the lock with the process.  Collective. */
 struct gpa_lock {
-  int fd;         /* rank 0: the lock file, -1 elsewhere or when not held */
+  int fd; /* rank 0: the lock file, -1 elsewhere or when not held */
   char path[1100];
 };
 int gpa_paths_lock(MPI_Comm comm, const char *output, struct gpa_lock *lock);

@@ -18,7 +18,7 @@
  * labels [part.n_local] for a conditional field, else NULL) in place through the stored field
  * of the run file `run` (open), whose resolved settings are `p`; *steps receives the number of
  * steps.  A run file without a field, or with an incomplete one, is GPA_ERR_INPUT. */
-int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_block part, double *x,
-                    const int32_t *labels, int64_t *steps);
+int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_block part,
+                    double *x, const int32_t *labels, int64_t *steps);
 
 #endif

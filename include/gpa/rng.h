@@ -12,7 +12,7 @@
 enum gpa_stream {
   GPA_STREAM_SOURCE = 1,
   GPA_STREAM_TARGET = 2,
-  GPA_STREAM_NETWORK = 3,   /* initial weights */
+  GPA_STREAM_NETWORK = 3,    /* initial weights */
   GPA_STREAM_POWER_ITER = 4, /* initial power-iteration vectors */
   GPA_STREAM_GENERATED = 5,
   GPA_STREAM_PERMUTATION = 6, /* cell orders of the carpet */

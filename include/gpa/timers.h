@@ -6,11 +6,11 @@
 #include <stdio.h>
 
 enum gpa_timer_id {
-  GPA_T_SETUP,  /* samples, network, output file */
-  GPA_T_TRAIN,  /* discriminator updates (forward, backward, allreduce, ascent, projection) */
-  GPA_T_FIELD,  /* grad phi at the particles */
-  GPA_T_MOVE,   /* stage combinations, per-step reductions */
-  GPA_T_IO,     /* trajectory frames and final writes */
+  GPA_T_SETUP, /* samples, network, output file */
+  GPA_T_TRAIN, /* discriminator updates (forward, backward, allreduce, ascent, projection) */
+  GPA_T_FIELD, /* grad phi at the particles */
+  GPA_T_MOVE,  /* stage combinations, per-step reductions */
+  GPA_T_IO,    /* trajectory frames and final writes */
   GPA_T_TOTAL,
   GPA_T_COUNT
 };

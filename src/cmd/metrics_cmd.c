@@ -15,8 +15,8 @@ static int parse_only(const char *list, unsigned *which) {
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
       if (strlen(names[i]) == len && !strncmp(p, names[i], len)) bit = 1u << i;
     if (!bit)
-      return GPA_ERROR(GPA_ERR_USAGE, "--only: '%.*s' is not sinkhorn, energy, mmd or w2",
-                       (int)len, p);
+      return GPA_ERROR(GPA_ERR_USAGE, "--only: '%.*s' is not sinkhorn, energy, mmd or w2", (int)len,
+                       p);
     *which |= bit;
     p += len + (p[len] == ',');
   }

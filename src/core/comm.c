@@ -110,8 +110,7 @@ void gpa_reduction_add_lse(struct gpa_reduction *r, const double *v, int64_t n, 
   double s = 0.0;
   if (isfinite(m))
     for (int64_t i = 0; i < n; i++) s += exp(v[i * stride] - m);
-  else
-    s = m == -INFINITY ? 0.0 : NAN;
+  else s = m == -INFINITY ? 0.0 : NAN;
   lse_combine(&r->lse_max, &r->lse_sum, m, s);
 }
 

@@ -13,9 +13,9 @@
 /* ------------------------------------------------------------------------- choice names */
 
 /* The deck names of each user-choice enum, in the enum's order. */
-static const char *const dist_names[] = {"gaussian",   "mixture",    "student_t",
+static const char *const dist_names[] = {"gaussian",     "mixture",    "student_t",
                                          "gen_gaussian", "swiss_roll", "sierpinski",
-                                         "file",       "logistic",   "fashion_mnist"};
+                                         "file",         "logistic",   "fashion_mnist"};
 static const char *const act_names[] = {"relu", "leaky_relu", "smooth_relu", "same"};
 static const char *const prec_names[] = {"double", "single"};
 static const char *const norm_names[] = {"spectral", "frobenius"};
@@ -89,51 +89,110 @@ _Static_assert(GPA_DIST_FASHION_MNIST < 32, "the kinds column is a 32-bit mask")
 #endif
 
 /* The keys shared by `source` and `target`; defaults differ between the two. */
-#define DIST_KEYS(SEC, M, KIND, N, MEAN, STD)                                                      \
-  {SEC, "kind", GPA_PT_ENUM, AT(M.kind), KIND, NULL, CH(DIST), 0,                                  \
-   "distribution of the samples: gaussian N(mean, std^2 I); mixture of 4 Gaussians at "            \
-   "(0,s),(s,0),(s,s),(0,0) (s = spacing), in coordinates offset, offset+1 of R^dim; "             \
-   "student_t and gen_gaussian (density ~ exp(-|x|^beta)) with iid coordinates; swiss_roll "       \
-   "in R^3; sierpinski carpet (one uniform point per filled cell; dim 3 puts it in the "           \
-   "z = 0 plane); file: rows of an HDF5 dataset; logistic: iid logistic(mean, scale) "             \
-   "coordinates (the paper's image noise); fashion_mnist: Fashion-MNIST images (pixels / 255, "    \
-   "28 x 28 = 784 coordinates) of the chosen classes, picked by the seed"},                        \
-  {SEC, "n", GPA_PT_INT, AT(M.n), N, "[1, inf)", NULL, 0,                                          \
-   "number of samples (file: default all rows; set it to take the first n rows)"},                 \
-  {SEC, "dim", GPA_PT_INT, AT(M.dim), "2", "[1, inf)", NULL, 0,                                    \
-   "dimension d (file: the dataset's number of columns)"},                                         \
-  {SEC, "mean", GPA_PT_REAL, AT(M.mean), MEAN, "(-inf, inf)", NULL,                                \
-   K(GAUSSIAN) | K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC),                                     \
-   "location, the same in every coordinate"},                                                      \
-  {SEC, "std", GPA_PT_REAL, AT(M.std), STD, "(0, inf)", NULL, K(GAUSSIAN) | K(MIXTURE),            \
-   "standard deviation (mixture: of each component)"},                                             \
-  {SEC, "scale", GPA_PT_REAL, AT(M.scale), "1.0", "(0, inf)", NULL,                                \
-   K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC), "scale factor of each coordinate"},               \
-  {SEC, "nu", GPA_PT_REAL, AT(M.nu), "1.0", "(0, inf)", NULL, K(STUDENT_T),                        \
-   "degrees of freedom"},                                                                          \
-  {SEC, "beta", GPA_PT_REAL, AT(M.beta), "0.4", "(0, inf)", NULL, K(GEN_GAUSSIAN),                 \
-   "shape exponent: density ~ exp(-|x|^beta) per coordinate"},                                     \
-  {SEC, "spacing", GPA_PT_REAL, AT(M.spacing), "4.0", "(0, inf)", NULL, K(MIXTURE),                \
-   "distance s between neighbouring mixture centres"},                                             \
-  {SEC, "offset", GPA_PT_INT, AT(M.offset), "0", "[0, inf)", NULL, K(MIXTURE),                     \
-   "first of the two coordinates that carry the mixture (others are 0)"},                          \
-  {SEC, "level", GPA_PT_INT, AT(M.level), "4", "[1, 8]", NULL, K(SIERPINSKI),                      \
-   "carpet level: 8^level filled cells"},                                                          \
-  {SEC, "side", GPA_PT_REAL, AT(M.side), "10.0", "(0, inf)", NULL, K(SIERPINSKI),                  \
-   "side of the square [0, side]^2 holding the carpet"},                                           \
-  {SEC, "noise", GPA_PT_REAL, AT(M.noise), "0.0", "[0, inf)", NULL, K(SWISS_ROLL),                 \
-   "standard deviation of Gaussian noise added to each coordinate"},                               \
-  {SEC, "file", GPA_PT_STRING, AT(M.file), "\"\"", NULL, NULL, K(FILE) | K(FASHION_MNIST),         \
-   "file: HDF5 file holding the samples; fashion_mnist: gzipped IDX images (\"\": Debian's "       \
-   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)"},                               \
-  {SEC, "dataset", GPA_PT_STRING, AT(M.dataset), "/X", NULL, NULL, K(FILE),                        \
-   "dataset [rows, d] in that file (float32 or float64)"},                                         \
-  {SEC, "labels_file", GPA_PT_STRING, AT(M.labels_file), "\"\"", NULL, NULL, K(FASHION_MNIST),     \
-   "gzipped IDX labels of the images (\"\": the images' file name with labels-idx1 for "           \
-   "images-idx3)"},                                                                                \
-  {SEC, "classes", GPA_PT_INTLIST, AT(M.classes), "[]", "[0, 9]", NULL, K(FASHION_MNIST),          \
-   "classes drawn ([]: all ten); the n samples are split evenly between them (default 200: "       \
-   "200 of one class, or 20 of each of the ten)"}
+/* clang-format off: the key table is aligned by hand, one key per entry. */
+#define DIST_KEYS(SEC, M, KIND, N, MEAN, STD)                                                        \
+  {SEC,                                                                                              \
+   "kind",                                                                                           \
+   GPA_PT_ENUM,                                                                                      \
+   AT(M.kind),                                                                                       \
+   KIND,                                                                                             \
+   NULL,                                                                                             \
+   CH(DIST),                                                                                         \
+   0,                                                                                                \
+   "distribution of the samples: gaussian N(mean, std^2 I); mixture of 4 Gaussians at "              \
+   "(0,s),(s,0),(s,s),(0,0) (s = spacing), in coordinates offset, offset+1 of R^dim; "               \
+   "student_t and gen_gaussian (density ~ exp(-|x|^beta)) with iid coordinates; swiss_roll "         \
+   "in R^3; sierpinski carpet (one uniform point per filled cell; dim 3 puts it in the "             \
+   "z = 0 plane); file: rows of an HDF5 dataset; logistic: iid logistic(mean, scale) "               \
+   "coordinates (the paper's image noise); fashion_mnist: Fashion-MNIST images (pixels / 255, "      \
+   "28 x 28 = 784 coordinates) of the chosen classes, picked by the seed"},                          \
+      {SEC,     "n", GPA_PT_INT,                                                                     \
+       AT(M.n), N,   "[1, inf)",                                                                     \
+       NULL,    0,   "number of samples (file: default all rows; set it to take the first n rows)"}, \
+      {SEC,       "dim", GPA_PT_INT,                                                                 \
+       AT(M.dim), "2",   "[1, inf)",                                                                 \
+       NULL,      0,     "dimension d (file: the dataset's number of columns)"},                     \
+      {SEC,                                                                                          \
+       "mean",                                                                                       \
+       GPA_PT_REAL,                                                                                  \
+       AT(M.mean),                                                                                   \
+       MEAN,                                                                                         \
+       "(-inf, inf)",                                                                                \
+       NULL,                                                                                         \
+       K(GAUSSIAN) | K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC),                                   \
+       "location, the same in every coordinate"},                                                    \
+      {SEC,                                                                                          \
+       "std",                                                                                        \
+       GPA_PT_REAL,                                                                                  \
+       AT(M.std),                                                                                    \
+       STD,                                                                                          \
+       "(0, inf)",                                                                                   \
+       NULL,                                                                                         \
+       K(GAUSSIAN) | K(MIXTURE),                                                                     \
+       "standard deviation (mixture: of each component)"},                                           \
+      {SEC,                                                                                          \
+       "scale",                                                                                      \
+       GPA_PT_REAL,                                                                                  \
+       AT(M.scale),                                                                                  \
+       "1.0",                                                                                        \
+       "(0, inf)",                                                                                   \
+       NULL,                                                                                         \
+       K(STUDENT_T) | K(GEN_GAUSSIAN) | K(LOGISTIC),                                                 \
+       "scale factor of each coordinate"},                                                           \
+      {SEC,  "nu",         GPA_PT_REAL,         AT(M.nu), "1.0", "(0, inf)",                         \
+       NULL, K(STUDENT_T), "degrees of freedom"},                                                    \
+      {SEC,        "beta",          GPA_PT_REAL,                                                     \
+       AT(M.beta), "0.4",           "(0, inf)",                                                      \
+       NULL,       K(GEN_GAUSSIAN), "shape exponent: density ~ exp(-|x|^beta) per coordinate"},      \
+      {SEC,           "spacing",  GPA_PT_REAL,                                                       \
+       AT(M.spacing), "4.0",      "(0, inf)",                                                        \
+       NULL,          K(MIXTURE), "distance s between neighbouring mixture centres"},                \
+      {SEC,                                                                                          \
+       "offset",                                                                                     \
+       GPA_PT_INT,                                                                                   \
+       AT(M.offset),                                                                                 \
+       "0",                                                                                          \
+       "[0, inf)",                                                                                   \
+       NULL,                                                                                         \
+       K(MIXTURE),                                                                                   \
+       "first of the two coordinates that carry the mixture (others are 0)"},                        \
+      {SEC,         "level",       GPA_PT_INT,                                                       \
+       AT(M.level), "4",           "[1, 8]",                                                         \
+       NULL,        K(SIERPINSKI), "carpet level: 8^level filled cells"},                            \
+      {SEC,        "side",        GPA_PT_REAL,                                                       \
+       AT(M.side), "10.0",        "(0, inf)",                                                        \
+       NULL,       K(SIERPINSKI), "side of the square [0, side]^2 holding the carpet"},              \
+      {SEC,         "noise",       GPA_PT_REAL,                                                      \
+       AT(M.noise), "0.0",         "[0, inf)",                                                       \
+       NULL,        K(SWISS_ROLL), "standard deviation of Gaussian noise added to each coordinate"}, \
+      {SEC,                                                                                          \
+       "file",                                                                                       \
+       GPA_PT_STRING,                                                                                \
+       AT(M.file),                                                                                   \
+       "\"\"",                                                                                       \
+       NULL,                                                                                         \
+       NULL,                                                                                         \
+       K(FILE) | K(FASHION_MNIST),                                                                   \
+       "file: HDF5 file holding the samples; fashion_mnist: gzipped IDX images (\"\": Debian's "     \
+       "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz)"},                             \
+      {SEC,           "dataset", GPA_PT_STRING,                                                      \
+       AT(M.dataset), "/X",      NULL,                                                               \
+       NULL,          K(FILE),   "dataset [rows, d] in that file (float32 or float64)"},             \
+      {SEC,                                                                                          \
+       "labels_file",                                                                                \
+       GPA_PT_STRING,                                                                                \
+       AT(M.labels_file),                                                                            \
+       "\"\"",                                                                                       \
+       NULL,                                                                                         \
+       NULL,                                                                                         \
+       K(FASHION_MNIST),                                                                             \
+       "gzipped IDX labels of the images (\"\": the images' file name with labels-idx1 for "         \
+       "images-idx3)"},                                                                              \
+  {                                                                                                  \
+    SEC, "classes", GPA_PT_INTLIST, AT(M.classes), "[]", "[0, 9]", NULL, K(FASHION_MNIST),           \
+        "classes drawn ([]: all ten); the n samples are split evenly between them (default 200: "    \
+        "200 of one class, or 20 of each of the ten)"                                                \
+  }
 
 static const struct pdef table[] = {
     {"run", "seed", GPA_PT_INT, AT(run.seed), "0", "[0, inf)", NULL, 0,
@@ -142,7 +201,8 @@ static const struct pdef table[] = {
      "flush denormal floats to zero (near convergence they make steps ~5x slower)"},
     {"run", "max_wall_time", GPA_PT_REAL, AT(run.max_wall_time), "0.0", "[0, inf)", NULL, 0,
      "seconds of wall time for this job (0: no limit): before it runs out, gpa writes a "
-     "checkpoint, prints the restart command and exits with status 0", 1},
+     "checkpoint, prints the restart command and exits with status 0",
+     1},
 
     DIST_KEYS("source", source, "gaussian", "200", "0.0", "0.5"),
     DIST_KEYS("target", target, "mixture", "200", "0.0", "0.5"),
@@ -151,33 +211,32 @@ static const struct pdef table[] = {
      "extra particles drawn from the source (their own random stream) and moved by each step's "
      "field without being trained on: the paper's generated particles"},
 
-    {"network", "widths", GPA_PT_INTLIST, AT(network.widths), "[32, 32, 32]", "[1, inf)", NULL,
-     0, "widths of the hidden layers of the discriminator phi (at most 8 layers)"},
-    {"network", "activation", GPA_PT_ENUM, AT(network.activation), "relu", NULL,
-     CH(ACT), 0, "activation of the hidden layers (all 1-Lipschitz)"},
+    {"network", "widths", GPA_PT_INTLIST, AT(network.widths), "[32, 32, 32]", "[1, inf)", NULL, 0,
+     "widths of the hidden layers of the discriminator phi (at most 8 layers)"},
+    {"network", "activation", GPA_PT_ENUM, AT(network.activation), "relu", NULL, CH(ACT), 0,
+     "activation of the hidden layers (all 1-Lipschitz)"},
     {"network", "last_activation", GPA_PT_ENUM, AT(network.last_activation), "same", NULL,
      CH(LAST_ACT), 0, "activation of the last hidden layer; same: as activation"},
-    {"network", "smooth_eps", GPA_PT_REAL, AT(network.smooth_eps), "0.5", "(0, inf)", NULL,
-     0, "smooth_relu: width eps of the C^2 transition (x - eps for x >= 2 eps)"},
-    {"network", "leaky_slope", GPA_PT_REAL, AT(network.leaky_slope), "0.2", "[0, 1]", NULL,
-     0, "leaky_relu: slope for negative inputs"},
-    {"network", "normalization", GPA_PT_ENUM, AT(network.normalization), "spectral", NULL,
-     CH(NORM), 0,
+    {"network", "smooth_eps", GPA_PT_REAL, AT(network.smooth_eps), "0.5", "(0, inf)", NULL, 0,
+     "smooth_relu: width eps of the C^2 transition (x - eps for x >= 2 eps)"},
+    {"network", "leaky_slope", GPA_PT_REAL, AT(network.leaky_slope), "0.2", "[0, 1]", NULL, 0,
+     "leaky_relu: slope for negative inputs"},
+    {"network", "normalization", GPA_PT_ENUM, AT(network.normalization), "spectral", NULL, CH(NORM),
+     0,
      "how each weight matrix is held at norm L^(1/layers): spectral (power iteration, "
      "persistent vectors) or frobenius (stricter, the reference code's scheme)"},
-    {"network", "precision", GPA_PT_ENUM, AT(network.precision), "double", NULL, CH(PREC),
-     0,
+    {"network", "precision", GPA_PT_ENUM, AT(network.precision), "double", NULL, CH(PREC), 0,
      "arithmetic of phi's forward and backward passes: double, or single (float32 activations "
      "and products, about twice as fast; theta, the gradient sums, the optimizer and the "
      "particles stay double)"},
-    {"network", "power_iterations", GPA_PT_INT, AT(network.power_iterations), "1", "[1, 100]",
-     NULL, 0, "spectral: power iterations per update (the vectors persist across updates)"},
-    {"network", "conv_channels", GPA_PT_INTLIST, AT(network.conv_channels), "[]", "[1, inf)",
-     NULL, 0,
+    {"network", "power_iterations", GPA_PT_INT, AT(network.power_iterations), "1", "[1, 100]", NULL,
+     0, "spectral: power iterations per update (the vectors persist across updates)"},
+    {"network", "conv_channels", GPA_PT_INTLIST, AT(network.conv_channels), "[]", "[1, inf)", NULL,
+     0,
      "output channels of the convolutions in front of the dense layers (at most 4; []: none); "
      "each kernel is normalised like the matrix [in_channels * k * k][out_channels]"},
-    {"network", "image_shape", GPA_PT_INTLIST, AT(network.image_shape), "[]", "[1, inf)", NULL,
-     0, "[channels, height, width] of the input images, stored channel-last ([]: [1, s, s] "
+    {"network", "image_shape", GPA_PT_INTLIST, AT(network.image_shape), "[]", "[1, inf)", NULL, 0,
+     "[channels, height, width] of the input images, stored channel-last ([]: [1, s, s] "
      "with s * s = dim)"},
     {"network", "conv_kernel", GPA_PT_INT, AT(network.conv_kernel), "5", "[1, 15]", NULL, 0,
      "side k of the square convolution kernels"},
@@ -191,8 +250,8 @@ static const struct pdef table[] = {
     {"network", "conditional", GPA_PT_BOOL, AT(network.conditional), "false", NULL, NULL, 0,
      "one output per class: phi(x) is the output of x's class (labelled targets; particle i "
      "takes the class of target i mod M)"},
-    {"network", "class_normalization", GPA_PT_ENUM, AT(network.class_normalization),
-     "per_class", NULL, CH(CLASSNORM), 0,
+    {"network", "class_normalization", GPA_PT_ENUM, AT(network.class_normalization), "per_class",
+     NULL, CH(CLASSNORM), 0,
      "conditional phi: how the output layer [width][classes] is held at norm L^(1/layers): "
      "per_class (each class's column, so each class's phi has the bound L) or joint (the whole "
      "matrix, as the reference code; the classes then share the bound and move more slowly)"},
@@ -217,35 +276,33 @@ static const struct pdef table[] = {
      "adam: decay of the second moment"},
     {"optimizer", "eps", GPA_PT_REAL, AT(optimizer.eps), "1.0e-8", "(0, inf)", NULL, 0,
      "adam: denominator guard"},
-    {"optimizer", "reset_moments", GPA_PT_BOOL, AT(optimizer.reset_moments), "true", NULL,
-     NULL, 0,
+    {"optimizer", "reset_moments", GPA_PT_BOOL, AT(optimizer.reset_moments), "true", NULL, NULL, 0,
      "adam: restart the moments at every training call (each step and stage), as the "
      "reference code; false keeps them across steps"},
 
-    {"transport", "max_steps", GPA_PT_INT, AT(transport.max_steps), "500", "[0, inf)", NULL,
-     0, "number of particle steps", 1},
+    {"transport", "max_steps", GPA_PT_INT, AT(transport.max_steps), "500", "[0, inf)", NULL, 0,
+     "number of particle steps", 1},
     {"transport", "dt", GPA_PT_REAL, AT(transport.dt), "0.5", "(0, inf)", NULL, 0,
      "time step: particles move by -dt grad phi, at most L dt per step"},
-    {"transport", "integrator", GPA_PT_ENUM, AT(transport.integrator), "euler", NULL,
-     CH(INT), 0, "time integrator (explicit Runge-Kutta tableau)"},
-    {"transport", "stages", GPA_PT_ENUM, AT(transport.stages), "retrain", NULL,
-     CH(STAGE), 0,
+    {"transport", "integrator", GPA_PT_ENUM, AT(transport.integrator), "euler", NULL, CH(INT), 0,
+     "time integrator (explicit Runge-Kutta tableau)"},
+    {"transport", "stages", GPA_PT_ENUM, AT(transport.stages), "retrain", NULL, CH(STAGE), 0,
      "heun/rk4: retrain phi at every stage's positions (the reference scheme) or evaluate the "
      "step's phi at all stages (frozen, cheaper)"},
     {"transport", "ke_tol", GPA_PT_REAL, AT(transport.ke_tol), "0.0", "[0, inf)", NULL, 0,
      "stop when the kinetic energy mean |grad phi|^2 falls below this (0: never)", 1},
-    {"transport", "div_tol", GPA_PT_REAL, AT(transport.div_tol), "-.inf", "[-inf, inf)", NULL,
-     0, "stop when the divergence estimate falls below this (-.inf: never)", 1},
-    {"transport", "cfl_warn", GPA_PT_REAL, AT(transport.cfl_warn), "0.25", "(0, inf]", NULL,
-     0,
+    {"transport", "div_tol", GPA_PT_REAL, AT(transport.div_tol), "-.inf", "[-inf, inf)", NULL, 0,
+     "stop when the divergence estimate falls below this (-.inf: never)", 1},
+    {"transport", "cfl_warn", GPA_PT_REAL, AT(transport.cfl_warn), "0.25", "(0, inf]", NULL, 0,
      "warn when one step moves a particle further than this fraction of the target's spread "
-     "(rms distance to its mean)", 1},
+     "(rms distance to its mean)",
+     1},
 
-    {"integrate", "source_file", GPA_PT_STRING, AT(integrate.source_file), "\"\"", NULL, NULL,
-     0, "gpa integrate: HDF5 layout-v1 or AnnData .h5ad file of the source samples (rows of "
+    {"integrate", "source_file", GPA_PT_STRING, AT(integrate.source_file), "\"\"", NULL, NULL, 0,
+     "gpa integrate: HDF5 layout-v1 or AnnData .h5ad file of the source samples (rows of "
      "/X: samples x genes)"},
-    {"integrate", "target_file", GPA_PT_STRING, AT(integrate.target_file), "\"\"", NULL, NULL,
-     0, "file of the target samples; \"\": the source file (then select by batch); genes are "
+    {"integrate", "target_file", GPA_PT_STRING, AT(integrate.target_file), "\"\"", NULL, NULL, 0,
+     "file of the target samples; \"\": the source file (then select by batch); genes are "
      "matched by id when the files differ"},
     {"integrate", "source_batch", GPA_PT_INTLIST, AT(integrate.source_batch), "[]", "[0, inf)",
      NULL, 0, "batch codes (obs column batch_key) of the source samples; []: all"},
@@ -256,10 +313,11 @@ static const struct pdef table[] = {
     {"integrate", "label_key", GPA_PT_STRING, AT(integrate.label_key), "label", NULL, NULL, 0,
      "obs column of labels: each label is transported by its own flow (\"\": one flow for all; "
      "samples with a missing label, code -1, are left out)"},
-    {"integrate", "components", GPA_PT_INT, AT(integrate.components), "50", "[1, inf)", NULL,
-     0, "principal components k of the latent space (the default is lowered to samples - 1)"},
-    {"integrate", "latent_scale", GPA_PT_REAL, AT(integrate.latent_scale), "10.0", "(0, inf)",
-     NULL, 0, "latent coordinates are divided by this before transport (particle speeds are "
+    {"integrate", "components", GPA_PT_INT, AT(integrate.components), "50", "[1, inf)", NULL, 0,
+     "principal components k of the latent space (the default is lowered to samples - 1)"},
+    {"integrate", "latent_scale", GPA_PT_REAL, AT(integrate.latent_scale), "10.0", "(0, inf)", NULL,
+     0,
+     "latent coordinates are divided by this before transport (particle speeds are "
      "at most L)"},
     {"integrate", "pca", GPA_PT_ENUM, AT(integrate.pca), "auto", NULL, CH(PCA), 0,
      "dense: ScaLAPACK SVD; randomized: distributed randomized SVD; auto: dense when "
@@ -268,32 +326,38 @@ static const struct pdef table[] = {
      NULL, 0, "randomized PCA: extra columns of the random test matrix"},
     {"integrate", "pca_power_iterations", GPA_PT_INT, AT(integrate.pca_power_iterations), "4",
      "[0, 50]", NULL, 0, "randomized PCA: power iterations"},
-    {"integrate", "keep_residual", GPA_PT_BOOL, AT(integrate.keep_residual), "true", NULL, NULL,
-     0, "corrected sample = the sample moved by its latent displacement, keeping its part "
+    {"integrate", "keep_residual", GPA_PT_BOOL, AT(integrate.keep_residual), "true", NULL, NULL, 0,
+     "corrected sample = the sample moved by its latent displacement, keeping its part "
      "outside the latent space (false: the decoded latent point, as the paper)"},
     {"integrate", "metric_samples", GPA_PT_INT, AT(integrate.metric_samples), "2000", "[10, inf)",
-     NULL, 0, "at most this many samples per set enter the report's distances and "
+     NULL, 0,
+     "at most this many samples per set enter the report's distances and "
      "neighbour statistics (a seeded random subset)"},
 
     {"output", "file", GPA_PT_STRING, AT(output.file), "\"\"", NULL, NULL, 0,
      "run file (HDF5); default: the deck's name with .h5, in the current directory"},
-    {"output", "trajectory_every", GPA_PT_INT, AT(output.trajectory_every), "10", "[0, inf)",
-     NULL, 0, "store all particle positions every this many steps (0: never)", 1},
-    {"output", "checkpoint_every", GPA_PT_INT, AT(output.checkpoint_every), "0", "[0, inf)",
-     NULL, 0, "write a restart checkpoint every this many steps, and at the end (0: only "
-     "when stopped by a signal, the stop file or run.max_wall_time)", 1},
-    {"output", "progress_every", GPA_PT_INT, AT(output.progress_every), "10", "[0, inf)", NULL,
-     0, "print a progress line every this many steps (0: never)", 1},
-    {"output", "checkpoint_file", GPA_PT_STRING, AT(output.checkpoint_file), "\"\"", NULL, NULL,
-     0, "checkpoint file; default: RUN.ckpt.h5 beside the run file RUN.h5 (the previous one "
-     "is kept as RUN.ckpt.prev.h5)", 1},
+    {"output", "trajectory_every", GPA_PT_INT, AT(output.trajectory_every), "10", "[0, inf)", NULL,
+     0, "store all particle positions every this many steps (0: never)", 1},
+    {"output", "checkpoint_every", GPA_PT_INT, AT(output.checkpoint_every), "0", "[0, inf)", NULL,
+     0,
+     "write a restart checkpoint every this many steps, and at the end (0: only "
+     "when stopped by a signal, the stop file or run.max_wall_time)",
+     1},
+    {"output", "progress_every", GPA_PT_INT, AT(output.progress_every), "10", "[0, inf)", NULL, 0,
+     "print a progress line every this many steps (0: never)", 1},
+    {"output", "checkpoint_file", GPA_PT_STRING, AT(output.checkpoint_file), "\"\"", NULL, NULL, 0,
+     "checkpoint file; default: RUN.ckpt.h5 beside the run file RUN.h5 (the previous one "
+     "is kept as RUN.ckpt.prev.h5)",
+     1},
     {"output", "stop_file", GPA_PT_STRING, AT(output.stop_file), "\"\"", NULL, NULL, 0,
      "when this file appears the run writes a checkpoint and exits; default: RUN.stop beside "
-     "the run file", 1},
-    {"output", "store_field", GPA_PT_ENUM, AT(output.store_field), "auto", NULL, CH(FIELD),
-     0, "store phi's parameters for every step and stage in /field (the learned vector field "
+     "the run file",
+     1},
+    {"output", "store_field", GPA_PT_ENUM, AT(output.store_field), "auto", NULL, CH(FIELD), 0,
+     "store phi's parameters for every step and stage in /field (the learned vector field "
      "that `gpa transport` and `gpa sample` replay); auto: when it takes under 1 GiB"},
 };
+/* clang-format on */
 
 #undef AT
 #undef CH
@@ -373,10 +437,8 @@ static void suggest_key(const char *section, const char *key, char *out, size_t 
       best = i;
     }
   }
-  if (best >= 0)
-    snprintf(out, size, " (did you mean '%s.%s'?)", section, table[best].key);
-  else
-    out[0] = '\0';
+  if (best >= 0) snprintf(out, size, " (did you mean '%s.%s'?)", section, table[best].key);
+  else out[0] = '\0';
 }
 
 /* The member of p that key i sets. */
@@ -468,12 +530,10 @@ static int in_range(const char *range, double v, char *why, size_t size) {
     return 1; /* a malformed range in our own table: caught by the reference test */
   int ok = (lb == '[' ? v >= lo : v > lo) && (rb == ']' ? v <= hi : v < hi);
   if (!ok) {
-    if (isinf(hi) && rb == ')')
-      snprintf(why, size, "must be %s %s", lb == '[' ? ">=" : ">", los);
+    if (isinf(hi) && rb == ')') snprintf(why, size, "must be %s %s", lb == '[' ? ">=" : ">", los);
     else if (isinf(lo) && lb == '(')
       snprintf(why, size, "must be %s %s", rb == ']' ? "<=" : "<", his);
-    else
-      snprintf(why, size, "must be in %s", range);
+    else snprintf(why, size, "must be in %s", range);
   }
   return ok;
 }
@@ -482,12 +542,9 @@ static int in_range(const char *range, double v, char *why, size_t size) {
 
 /* Where key i was set, as the start of a message: "PATH:LINE: ", "-P " or "PATH: ". */
 static void key_where(const struct gpa_deck *d, int i, char *out, size_t size) {
-  if (d->origin[i] == GPA_FROM_DECK)
-    snprintf(out, size, "%s:%d: ", d->path, d->line[i]);
-  else if (d->origin[i] == GPA_FROM_OVERRIDE)
-    snprintf(out, size, "-P ");
-  else
-    snprintf(out, size, "%s%s", d->path, d->path[0] ? ": " : "");
+  if (d->origin[i] == GPA_FROM_DECK) snprintf(out, size, "%s:%d: ", d->path, d->line[i]);
+  else if (d->origin[i] == GPA_FROM_OVERRIDE) snprintf(out, size, "-P ");
+  else snprintf(out, size, "%s%s", d->path, d->path[0] ? ": " : "");
 }
 
 /* "WHERE section.key[entry]: message" (entry < 0: no index). */
@@ -524,16 +581,21 @@ static int entry_error(const struct gpa_deck *d, int i, int entry, const char *f
 
 static const char *type_name(enum gpa_ptype t) {
   switch (t) {
-  case GPA_PT_INT: return "an integer";
-  case GPA_PT_REAL: return "a number";
-  case GPA_PT_BOOL: return "true or false";
-  case GPA_PT_ENUM: return "a name";
-  case GPA_PT_STRING: return "a string";
-  case GPA_PT_INTLIST: return "a list of integers";
+    case GPA_PT_INT:
+      return "an integer";
+    case GPA_PT_REAL:
+      return "a number";
+    case GPA_PT_BOOL:
+      return "true or false";
+    case GPA_PT_ENUM:
+      return "a name";
+    case GPA_PT_STRING:
+      return "a string";
+    case GPA_PT_INTLIST:
+      return "a list of integers";
   }
   return "?";
 }
-
 
 static int set_int(struct gpa_deck *d, int i, const char *text, int quoted) {
   int64_t v;
@@ -622,12 +684,18 @@ static int set_list_text(struct gpa_deck *d, int i, const char *text) {
 /* Sets scalar key i from text.  `quoted`: the YAML scalar was quoted (so it is a string). */
 static int set_scalar(struct gpa_deck *d, int i, const char *text, int quoted) {
   switch (table[i].type) {
-  case GPA_PT_INT: return set_int(d, i, text, quoted);
-  case GPA_PT_REAL: return set_real(d, i, text, quoted);
-  case GPA_PT_BOOL: return set_bool(d, i, text, quoted);
-  case GPA_PT_ENUM: return set_enum(d, i, text);
-  case GPA_PT_STRING: return set_string(d, i, text);
-  case GPA_PT_INTLIST: return set_list_text(d, i, text);
+    case GPA_PT_INT:
+      return set_int(d, i, text, quoted);
+    case GPA_PT_REAL:
+      return set_real(d, i, text, quoted);
+    case GPA_PT_BOOL:
+      return set_bool(d, i, text, quoted);
+    case GPA_PT_ENUM:
+      return set_enum(d, i, text);
+    case GPA_PT_STRING:
+      return set_string(d, i, text);
+    case GPA_PT_INTLIST:
+      return set_list_text(d, i, text);
   }
   return GPA_ERROR(GPA_ERR_INTERNAL, "unknown parameter type");
 }
@@ -666,8 +734,8 @@ static int set_from_node(struct gpa_deck *d, int i, yaml_document_t *doc, yaml_n
   }
   if (node->type == YAML_SEQUENCE_NODE && k->type == GPA_PT_INTLIST) {
     struct gpa_int_list list = {0};
-    for (yaml_node_item_t *it = node->data.sequence.items.start;
-         it < node->data.sequence.items.top; it++) {
+    for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top;
+         it++) {
       const yaml_node_t *item = yaml_document_get_node(doc, *it);
       const int scalar = item && item->type == YAML_SCALAR_NODE;
       GPA_CHECK(list_push(d, i, &list, scalar ? (const char *)item->data.scalar.value : NULL,
@@ -707,27 +775,36 @@ static int scan_event(struct scan *s, const char *path, yaml_event_t *ev) {
   const int opens = ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT;
   int rc = GPA_OK;
   switch (ev->type) {
-  case YAML_DOCUMENT_START_EVENT: s->docs++; break;
-  case YAML_DOCUMENT_END_EVENT: s->ended = 1; break;
-  case YAML_SEQUENCE_START_EVENT:
-  case YAML_MAPPING_START_EVENT:
-  case YAML_SCALAR_EVENT:
-  case YAML_ALIAS_EVENT:
-    if (s->docs > 1 && !empty_root) {
-      rc = second_document(path, line);
+    case YAML_DOCUMENT_START_EVENT:
+      s->docs++;
       break;
-    }
-    if (!empty_root) s->content = 1;
-    if (opens && ++s->depth > GPA_DECK_MAX_DEPTH)
-      rc = GPA_ERROR(GPA_ERR_INPUT,
-                     "%s:%zu: nested more than %d levels deep; a deck is a mapping of sections "
-                     "of 'key: value' lines",
-                     path, line, GPA_DECK_MAX_DEPTH);
-    break;
-  case YAML_SEQUENCE_END_EVENT:
-  case YAML_MAPPING_END_EVENT: s->depth--; break;
-  case YAML_STREAM_END_EVENT: s->done = 1; break;
-  default: break;
+    case YAML_DOCUMENT_END_EVENT:
+      s->ended = 1;
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+      if (s->docs > 1 && !empty_root) {
+        rc = second_document(path, line);
+        break;
+      }
+      if (!empty_root) s->content = 1;
+      if (opens && ++s->depth > GPA_DECK_MAX_DEPTH)
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s:%zu: nested more than %d levels deep; a deck is a mapping of sections "
+                       "of 'key: value' lines",
+                       path, line, GPA_DECK_MAX_DEPTH);
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      s->depth--;
+      break;
+    case YAML_STREAM_END_EVENT:
+      s->done = 1;
+      break;
+    default:
+      break;
   }
   yaml_event_delete(ev);
   return rc;
@@ -766,8 +843,8 @@ done:
 }
 
 /* One `key: value` line of section `sname`. */
-static int parse_key(struct gpa_deck *d, const char *path, yaml_document_t *doc,
-                     const char *sname, const yaml_node_pair_t *kp) {
+static int parse_key(struct gpa_deck *d, const char *path, yaml_document_t *doc, const char *sname,
+                     const yaml_node_pair_t *kp) {
   yaml_node_t *kk = yaml_document_get_node(doc, kp->key);
   yaml_node_t *kv = yaml_document_get_node(doc, kp->value);
   const size_t line = kk->start_mark.line + 1;
@@ -778,8 +855,7 @@ static int parse_key(struct gpa_deck *d, const char *path, yaml_document_t *doc,
   if (i < 0) {
     char hint[128];
     suggest_key(sname, kname, hint, sizeof hint);
-    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: unknown key%s", path, line, sname, kname,
-                     hint);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: unknown key%s", path, line, sname, kname, hint);
   }
   if (d->origin[i] == GPA_FROM_DECK)
     return GPA_ERROR(GPA_ERR_INPUT, "%s:%zu: %s.%s: set twice (first on line %d)", path, line,
@@ -872,15 +948,14 @@ int gpa_deck_override(struct gpa_deck *d, const char *assignment) {
   return set_scalar(d, i, eq + 1, 0);
 }
 
-
 /* ------------------------------------------------------------------------- validation */
 
 /* Whether key i means anything with the kinds chosen in p (source/target keys of other kinds
  * and divergence.alpha of the KL forms do not). */
 static int applies(const struct gpa_params *p, int i) {
   if (table[i].kinds) {
-    const struct gpa_dist_params *q = strcmp(table[i].section, "source") == 0 ? &p->source
-                                                                               : &p->target;
+    const struct gpa_dist_params *q =
+        strcmp(table[i].section, "source") == 0 ? &p->source : &p->target;
     return q->kind >= 0 && q->kind < 32 && (table[i].kinds >> q->kind & 1u);
   }
   if (table[i].offset == OFF(divergence.alpha)) return p->divergence.kind == GPA_DIV_ALPHA;
@@ -892,15 +967,13 @@ static int applies(const struct gpa_params *p, int i) {
 static void warn_unused(struct gpa_deck *d, int i) {
   if (d->n_warnings == (int)(sizeof d->warnings / sizeof d->warnings[0])) return;
   char where[GPA_PATH_MAX + 32];
-  if (d->origin[i] == GPA_FROM_DECK)
-    snprintf(where, sizeof where, "%s:%d: ", d->path, d->line[i]);
-  else
-    snprintf(where, sizeof where, "-P ");
-  const char *kind = table[i].kinds ? gpa_choice_name(GPA_CHOICE_DIST,
-                                                      strcmp(table[i].section, "source") == 0
-                                                          ? d->p.source.kind
-                                                          : d->p.target.kind)
-                                    : gpa_choice_name(GPA_CHOICE_DIV, d->p.divergence.kind);
+  if (d->origin[i] == GPA_FROM_DECK) snprintf(where, sizeof where, "%s:%d: ", d->path, d->line[i]);
+  else snprintf(where, sizeof where, "-P ");
+  const char *kind = table[i].kinds
+                         ? gpa_choice_name(GPA_CHOICE_DIST, strcmp(table[i].section, "source") == 0
+                                                                ? d->p.source.kind
+                                                                : d->p.target.kind)
+                         : gpa_choice_name(GPA_CHOICE_DIV, d->p.divergence.kind);
   snprintf(d->warnings[d->n_warnings++], sizeof d->warnings[0],
            "%s%s.%s is ignored: not used by %s.kind '%s'", where, table[i].section, table[i].key,
            table[i].section, kind);
@@ -913,44 +986,43 @@ static int check_dist(struct gpa_deck *d, const char *sec, struct gpa_dist_param
   }
   int idim = find_key(sec, "dim"), ioff = find_key(sec, "offset"), in = find_key(sec, "n");
   switch (q->kind) {
-  case GPA_DIST_MIXTURE:
-    if (q->dim < 2) return key_error(d, idim, "the mixture needs dim >= 2");
-    if (q->offset + 2 > q->dim)
-      return key_error(d, ioff, "coordinates %lld and %lld do not fit in dim %lld",
-                       (long long)q->offset, (long long)q->offset + 1, (long long)q->dim);
-    break;
-  case GPA_DIST_SWISS_ROLL:
-    if (q->dim != 3) return key_error(d, idim, "the Swiss roll lives in dim 3");
-    break;
-  case GPA_DIST_SIERPINSKI:
-    if (q->dim != 2 && q->dim != 3) return key_error(d, idim, "the carpet needs dim 2 or 3");
-    break;
-  case GPA_DIST_FASHION_MNIST:
-    if (set_by(d, idim) && q->dim != GPA_FASHION_PIXELS)
-      return key_error(d, idim, "Fashion-MNIST images have %d pixels, not %lld",
-                       GPA_FASHION_PIXELS, (long long)q->dim);
-    q->dim = GPA_FASHION_PIXELS;
-    for (int j = 0; j < q->classes.n; j++)
-      for (int k = 0; k < j; k++)
-        if (q->classes.v[j] == q->classes.v[k])
-          return key_error(d, find_key(sec, "classes"), "class %lld is listed twice",
-                           (long long)q->classes.v[j]);
-    break;
-  case GPA_DIST_FILE:
-    if (!q->file[0]) return key_error(d, find_key(sec, "file"), "kind 'file' needs a file name");
-    if (!set_by(d, idim)) q->dim = 0; /* from the file */
-    if (!set_by(d, in)) q->n = 0;     /* all rows */
-    break;
-  default:
-    break;
+    case GPA_DIST_MIXTURE:
+      if (q->dim < 2) return key_error(d, idim, "the mixture needs dim >= 2");
+      if (q->offset + 2 > q->dim)
+        return key_error(d, ioff, "coordinates %lld and %lld do not fit in dim %lld",
+                         (long long)q->offset, (long long)q->offset + 1, (long long)q->dim);
+      break;
+    case GPA_DIST_SWISS_ROLL:
+      if (q->dim != 3) return key_error(d, idim, "the Swiss roll lives in dim 3");
+      break;
+    case GPA_DIST_SIERPINSKI:
+      if (q->dim != 2 && q->dim != 3) return key_error(d, idim, "the carpet needs dim 2 or 3");
+      break;
+    case GPA_DIST_FASHION_MNIST:
+      if (set_by(d, idim) && q->dim != GPA_FASHION_PIXELS)
+        return key_error(d, idim, "Fashion-MNIST images have %d pixels, not %lld",
+                         GPA_FASHION_PIXELS, (long long)q->dim);
+      q->dim = GPA_FASHION_PIXELS;
+      for (int j = 0; j < q->classes.n; j++)
+        for (int k = 0; k < j; k++)
+          if (q->classes.v[j] == q->classes.v[k])
+            return key_error(d, find_key(sec, "classes"), "class %lld is listed twice",
+                             (long long)q->classes.v[j]);
+      break;
+    case GPA_DIST_FILE:
+      if (!q->file[0]) return key_error(d, find_key(sec, "file"), "kind 'file' needs a file name");
+      if (!set_by(d, idim)) q->dim = 0; /* from the file */
+      if (!set_by(d, in)) q->n = 0;     /* all rows */
+      break;
+    default:
+      break;
   }
   return GPA_OK;
 }
 static int check_network(struct gpa_deck *d) {
   struct gpa_params *p = &d->p;
   if (p->network.widths.n > GPA_MAX_HIDDEN)
-    return key_error(d, find_key("network", "widths"), "at most %d hidden layers",
-                     GPA_MAX_HIDDEN);
+    return key_error(d, find_key("network", "widths"), "at most %d hidden layers", GPA_MAX_HIDDEN);
   const struct gpa_int_list *conv = &p->network.conv_channels, *img = &p->network.image_shape;
   if (conv->n > GPA_MAX_CONV)
     return key_error(d, find_key("network", "conv_channels"), "at most %d convolutions",
@@ -981,8 +1053,8 @@ int gpa_deck_validate(struct gpa_deck *d) {
   if (p->source.dim && p->target.dim && p->source.dim != p->target.dim) {
     int i = find_key("target", "dim");
     if (!set_by(d, i)) i = find_key("source", "dim");
-    return key_error(d, i, "source.dim is %lld but target.dim is %lld",
-                     (long long)p->source.dim, (long long)p->target.dim);
+    return key_error(d, i, "source.dim is %lld but target.dim is %lld", (long long)p->source.dim,
+                     (long long)p->target.dim);
   }
   int ia = find_key("divergence", "alpha");
   if (set_by(d, ia) && !applies(p, ia)) warn_unused(d, ia);
@@ -1000,8 +1072,7 @@ int gpa_deck_validate(struct gpa_deck *d) {
   snprintf(stem, sizeof stem, "%s", p->output.file);
   size_t sl = strlen(stem);
   if (sl > 3 && strcmp(stem + sl - 3, ".h5") == 0) stem[sl - 3] = '\0';
-  if (strlen(stem) + 16 > GPA_PATH_MAX)
-    return key_error(d, find_key("output", "file"), "too long");
+  if (strlen(stem) + 16 > GPA_PATH_MAX) return key_error(d, find_key("output", "file"), "too long");
   if (!p->output.checkpoint_file[0])
     snprintf(p->output.checkpoint_file, sizeof p->output.checkpoint_file, "%s.ckpt.h5", stem);
   if (!p->output.stop_file[0])
@@ -1024,15 +1095,17 @@ int gpa_deck_check_command(const struct gpa_deck *d, const char *command) {
         values_equal(&def, &d->p, i))
       continue;
     if (d->origin[i] == GPA_FROM_OVERRIDE)
-      return key_error(d, i, "the integrate section is for `gpa integrate`; `gpa run` would "
+      return key_error(d, i,
+                       "the integrate section is for `gpa integrate`; `gpa run` would "
                        "ignore it");
-    return key_error(d, i, "the integrate section is for `gpa integrate`; `gpa run` would "
+    return key_error(d, i,
+                     "the integrate section is for `gpa integrate`; `gpa run` would "
                      "ignore it and run the other sections (gpa integrate %s, or remove the "
-                     "section)", d->path);
+                     "section)",
+                     d->path);
   }
   return GPA_OK;
 }
-
 
 /* "1.6 PB": bytes in decimal units, three significant digits. */
 static void bytes_text(double bytes, char *out, size_t size) {
@@ -1087,8 +1160,8 @@ static int memory_error(const struct gpa_deck *d, const struct mem_term *term, i
     snprintf(share, sizeof share, " (phi's parameters, gradient and Adam moments, on every rank)");
   }
   if (term[big].bytes >= node_bytes)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s%s needs %s%s, more than this node's %s of memory",
-                     where, what, need, share, have);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s%s needs %s%s, more than this node's %s of memory", where,
+                     what, need, share, have);
   return GPA_ERROR(GPA_ERR_INPUT,
                    "%s%s needs %s%s, and the deck %s per rank in all, more than this node's %s "
                    "of memory",
@@ -1131,18 +1204,23 @@ int gpa_deck_check_memory(const struct gpa_deck *d, int ranks, double node_bytes
 static int values_equal(const struct gpa_params *a, const struct gpa_params *b, int i) {
   const void *va = gpa_params_value(a, i), *vb = gpa_params_value(b, i);
   switch (table[i].type) {
-  case GPA_PT_INT: return *(const int64_t *)va == *(const int64_t *)vb;
-  case GPA_PT_REAL: return *(const double *)va == *(const double *)vb;
-  case GPA_PT_BOOL: return *(const bool *)va == *(const bool *)vb;
-  case GPA_PT_ENUM: return *(const int *)va == *(const int *)vb;
-  case GPA_PT_STRING: return strcmp(va, vb) == 0;
-  case GPA_PT_INTLIST: {
-    const struct gpa_int_list *la = va, *lb = vb;
-    if (la->n != lb->n) return 0;
-    for (int j = 0; j < la->n; j++)
-      if (la->v[j] != lb->v[j]) return 0;
-    return 1;
-  }
+    case GPA_PT_INT:
+      return *(const int64_t *)va == *(const int64_t *)vb;
+    case GPA_PT_REAL:
+      return *(const double *)va == *(const double *)vb;
+    case GPA_PT_BOOL:
+      return *(const bool *)va == *(const bool *)vb;
+    case GPA_PT_ENUM:
+      return *(const int *)va == *(const int *)vb;
+    case GPA_PT_STRING:
+      return strcmp(va, vb) == 0;
+    case GPA_PT_INTLIST: {
+      const struct gpa_int_list *la = va, *lb = vb;
+      if (la->n != lb->n) return 0;
+      for (int j = 0; j < la->n; j++)
+        if (la->v[j] != lb->v[j]) return 0;
+      return 1;
+    }
   }
   return 0;
 }
@@ -1163,8 +1241,8 @@ int gpa_params_restart_check(const struct gpa_params *ckpt, const struct gpa_par
                        "and cannot change on a restart",
                        table[i].section, table[i].key, was, is);
     if (used + 1 < size)
-      used += (size_t)snprintf(changes + used, size - used, "%s%s.%s: %s -> %s",
-                               used ? "\n" : "", table[i].section, table[i].key, was, is);
+      used += (size_t)snprintf(changes + used, size - used, "%s%s.%s: %s -> %s", used ? "\n" : "",
+                               table[i].section, table[i].key, was, is);
     if (used >= size) used = size - 1;
   }
   return GPA_OK;
@@ -1198,21 +1276,30 @@ static void print_string(FILE *out, const char *s) {
 static void print_value(FILE *out, const struct gpa_params *p, int i) {
   const void *v = gpa_params_value(p, i);
   switch (table[i].type) {
-  case GPA_PT_INT: fprintf(out, "%lld", (long long)*(const int64_t *)v); break;
-  case GPA_PT_REAL: print_real(out, *(const double *)v); break;
-  case GPA_PT_BOOL: fputs(*(const bool *)v ? "true" : "false", out); break;
-  case GPA_PT_ENUM: fputs(name_of(table[i].choices, *(const int *)v), out); break;
-  case GPA_PT_STRING: print_string(out, (const char *)v); break;
-  case GPA_PT_INTLIST: {
-    const struct gpa_int_list *l = v;
-    fputc('[', out);
-    for (int j = 0; j < l->n; j++) fprintf(out, "%s%lld", j ? ", " : "", (long long)l->v[j]);
-    fputc(']', out);
-    break;
-  }
+    case GPA_PT_INT:
+      fprintf(out, "%lld", (long long)*(const int64_t *)v);
+      break;
+    case GPA_PT_REAL:
+      print_real(out, *(const double *)v);
+      break;
+    case GPA_PT_BOOL:
+      fputs(*(const bool *)v ? "true" : "false", out);
+      break;
+    case GPA_PT_ENUM:
+      fputs(name_of(table[i].choices, *(const int *)v), out);
+      break;
+    case GPA_PT_STRING:
+      print_string(out, (const char *)v);
+      break;
+    case GPA_PT_INTLIST: {
+      const struct gpa_int_list *l = v;
+      fputc('[', out);
+      for (int j = 0; j < l->n; j++) fprintf(out, "%s%lld", j ? ", " : "", (long long)l->v[j]);
+      fputc(']', out);
+      break;
+    }
   }
 }
-
 
 /* The value of key i as deck text, e.g. "0.5" or "[32, 32]". */
 static void value_text(const struct gpa_params *p, int i, char *out, size_t size) {
@@ -1229,13 +1316,12 @@ static void value_text(const struct gpa_params *p, int i, char *out, size_t size
   free(text);
 }
 
-
 /* A file distribution whose n or dim is not set yet (0: all rows, the file's columns; resolved
  * when the file is read): the dump leaves the key out, so that it reads back as the same deck. */
 static bool file_rows_unresolved(const struct gpa_params *p, int i) {
   const struct gpa_dist_params *q = strcmp(table[i].section, "source") == 0   ? &p->source
                                     : strcmp(table[i].section, "target") == 0 ? &p->target
-                                                                                : NULL;
+                                                                              : NULL;
   if (!q || q->kind != GPA_DIST_FILE) return false;
   if (strcmp(table[i].key, "n") == 0) return q->n == 0;
   if (strcmp(table[i].key, "dim") == 0) return q->dim == 0;
@@ -1275,11 +1361,12 @@ static void print_wrapped(FILE *out, const char *text) {
 int gpa_params_reference(FILE *out) {
   struct gpa_params p;
   GPA_CHECK(gpa_params_default(&p));
-  fputs("# gpa input deck reference: every key with its default.\n"
-        "# Generated by `gpa reference`; a test checks that this file matches it.\n"
-        "# A deck sets only what differs from these defaults; `gpa run DECK.yml -P "
-        "section.key=value`\n# overrides any key, and `--dry-run` prints the resolved deck.\n",
-        out);
+  fputs(
+      "# gpa input deck reference: every key with its default.\n"
+      "# Generated by `gpa reference`; a test checks that this file matches it.\n"
+      "# A deck sets only what differs from these defaults; `gpa run DECK.yml -P "
+      "section.key=value`\n# overrides any key, and `--dry-run` prints the resolved deck.\n",
+      out);
   for (int s = 0; s < N_SECTIONS; s++) {
     fprintf(out, "\n%s:\n", sections[s]);
     for (int i = 0; i < N_KEYS; i++) {

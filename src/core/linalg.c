@@ -12,8 +12,8 @@ void gpa_linalg_setup(int flush_denormals, int large_products) {
    * AVX-512 (skx) kernels double the speed of large products (convolutions) but are several
    * times slower than the AVX2 (haswell) ones on the skinny products of small networks. */
   if (!getenv("BLIS_ARCH_TYPE")) {
-    if (large_products && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    if (large_products && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
       setenv("BLIS_ARCH_TYPE", "0", 0); /* BLIS_ARCH_SKX */
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
       setenv("BLIS_ARCH_TYPE", "3", 0); /* BLIS_ARCH_HASWELL */
@@ -31,10 +31,10 @@ const char *gpa_linalg_blis_version(void) { return bli_info_get_version_str(); }
 /* The empty products: C [m][n] (leading dimension ldc) or y [n] (stride 1) := beta C, with
  * beta = 0 writing zeros whatever C held (as BLAS does), so that a rank with no rows still
  * writes its (zero) share of a gradient before the allreduce. */
-#define GPA_SCALE_EMPTY(T)                                                                       \
-  static void scale_##T(int64_t m, int64_t n, T beta, T *C, int64_t ldc) {                     \
-    for (int64_t i = 0; i < m; i++)                                                              \
-      for (int64_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];   \
+#define GPA_SCALE_EMPTY(T)                                                                    \
+  static void scale_##T(int64_t m, int64_t n, T beta, T *C, int64_t ldc) {                    \
+    for (int64_t i = 0; i < m; i++)                                                           \
+      for (int64_t j = 0; j < n; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j]; \
   }
 GPA_SCALE_EMPTY(double)
 GPA_SCALE_EMPTY(float)

@@ -110,8 +110,7 @@ done:
 
 /* Rows [lo, hi) of this rank when `n` rows are split over the communicator, and (when counts
  * is not NULL) the count and first row of every rank, for a gather. */
-static int my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int *counts,
-                   int *displs) {
+static int my_rows(MPI_Comm comm, int64_t n, int64_t *lo, int64_t *hi, int *counts, int *displs) {
   int rank, size;
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   GPA_MPI(MPI_Comm_size(comm, &size));
@@ -179,8 +178,8 @@ static int softmin(MPI_Comm comm, double eps, const struct cost *c, double lw, c
     for (int64_t j = 0; j < c->m; j++) s += exp(lw + pot[j] / eps - cost_at(c, i, j) / eps - mx);
     out[i] = -eps * (mx + log(s));
   }
-  GPA_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts, displs, MPI_DOUBLE,
-                         comm));
+  GPA_MPI(
+      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts, displs, MPI_DOUBLE, comm));
   return GPA_OK;
 }
 
@@ -216,10 +215,10 @@ static int eps_schedule(const double *a, int64_t n, const double *b, int64_t m, 
 struct sinkhorn {
   MPI_Comm comm;
   int64_t n, m;
-  double la, lb;            /* -log n, -log m: the log-weights of the uniform measures */
-  double *f, *p, *ft, *pt;  /* [n + 1] */
-  double *g, *q, *gt, *qt;  /* [m + 1] */
-  int *cn, *dn, *cm, *dm;   /* [ranks]: counts and first rows of n and m rows */
+  double la, lb;           /* -log n, -log m: the log-weights of the uniform measures */
+  double *f, *p, *ft, *pt; /* [n + 1] */
+  double *g, *q, *gt, *qt; /* [m + 1] */
+  int *cn, *dn, *cm, *dm;  /* [ranks]: counts and first rows of n and m rows */
   struct cost cab, cba, caa, cbb;
 };
 

@@ -51,10 +51,11 @@ static void print_table(const struct set *a, const struct set *b, const struct g
 /* The same as one JSON object; a figure not computed is null. */
 static void print_json(const struct set *a, const struct set *b, const struct gpa_metrics_opts *o,
                        const struct distances *v) {
-  printf("{\"a\": {\"rows\": %lld, \"columns\": %lld}, \"b\": {\"rows\": %lld, \"columns\": %lld}, "
-         "\"blur\": %.17g, \"scaling\": %.17g",
-         (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
-         (long long)b->dims[1], o->blur, o->scaling);
+  printf(
+      "{\"a\": {\"rows\": %lld, \"columns\": %lld}, \"b\": {\"rows\": %lld, \"columns\": %lld}, "
+      "\"blur\": %.17g, \"scaling\": %.17g",
+      (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0], (long long)b->dims[1],
+      o->blur, o->scaling);
   const struct {
     const char *name;
     unsigned bit;
@@ -68,8 +69,7 @@ static void print_json(const struct set *a, const struct set *b, const struct gp
     if ((o->which & rows[i].bit) && !(rows[i].bit == GPA_METRIC_W2 && v->w2 < 0) &&
         isfinite(rows[i].value))
       printf(", \"%s\": %.17g", rows[i].name, rows[i].value);
-    else
-      printf(", \"%s\": null", rows[i].name);
+    else printf(", \"%s\": null", rows[i].name);
   }
   printf("}\n");
 }

@@ -104,13 +104,16 @@ static int check(const struct gpa_paths *pp) {
     identify(pp->out[i], &out[i]);
     for (int j = 0; rc == GPA_OK && j < pp->n_in; j++)
       if (same(&out[i], &in[j]))
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s '%s' is also the %s '%s': the run would destroy it; "
-                       "choose another name", pp->out_what[i], pp->out[i], pp->in_what[j],
-                       pp->in[j]);
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s '%s' is also the %s '%s': the run would destroy it; "
+                       "choose another name",
+                       pp->out_what[i], pp->out[i], pp->in_what[j], pp->in[j]);
     for (int j = 0; rc == GPA_OK && j < i; j++)
       if (same(&out[i], &out[j]))
-        rc = GPA_ERROR(GPA_ERR_INPUT, "%s '%s' and %s '%s' are the same file: choose different "
-                       "names", pp->out_what[j], pp->out[j], pp->out_what[i], pp->out[i]);
+        rc = GPA_ERROR(GPA_ERR_INPUT,
+                       "%s '%s' and %s '%s' are the same file: choose different "
+                       "names",
+                       pp->out_what[j], pp->out[j], pp->out_what[i], pp->out[i]);
   }
   gpa_free(&in);
   gpa_free(&out);
@@ -128,8 +131,7 @@ static int lock(const char *output, struct gpa_lock *lk) {
   snprintf(lk->path, sizeof lk->path, "%s.lock", output);
   int fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return GPA_ERROR(GPA_ERR_IO, "%s: cannot create the lock file: %s", lk->path,
-                     strerror(errno));
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot create the lock file: %s", lk->path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     char holder[128] = "";
@@ -138,9 +140,10 @@ static int lock(const char *output, struct gpa_lock *lk) {
     holder[strcspn(holder, "\n")] = '\0';
     close(fd);
     if (err == EWOULDBLOCK)
-      return GPA_ERROR(GPA_ERR_IO, "%s is being written by another gpa run (%s, lock %s): wait "
-                       "for it to end or choose another output", output,
-                       holder[0] ? holder : "process unknown", lk->path);
+      return GPA_ERROR(GPA_ERR_IO,
+                       "%s is being written by another gpa run (%s, lock %s): wait "
+                       "for it to end or choose another output",
+                       output, holder[0] ? holder : "process unknown", lk->path);
     return GPA_ERROR(GPA_ERR_IO, "%s: cannot lock: %s", lk->path, strerror(err));
   }
   char host[64] = "";

@@ -4,8 +4,8 @@
 
 #include "gpa/comm.h"
 
-static const char *const names[GPA_T_COUNT] = {"setup", "train phi", "grad phi", "move",
-                                               "output", "total"};
+static const char *const names[GPA_T_COUNT] = {"setup", "train phi", "grad phi",
+                                               "move",  "output",    "total"};
 
 void gpa_timers_clear(struct gpa_timers *t) { memset(t, 0, sizeof *t); }
 

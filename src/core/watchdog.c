@@ -17,7 +17,8 @@ static struct {
   long long step;
   struct timespec since;
   double slowest; /* seconds of the slowest phase so far */
-} wd = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, MPI_COMM_NULL, "", -1, {0, 0}, 0};
+} wd = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, MPI_COMM_NULL, "", -1, {0, 0}, 0};
 
 static double seconds_since(const struct timespec *t0) {
   struct timespec now;
@@ -43,9 +44,11 @@ static void *watch(void *unused) {
       if (left <= 0) {
         char what[64] = "the end";
         if (wd.step >= 0) snprintf(what, sizeof what, "step %lld", wd.step);
-        fprintf(stderr, "error: writing %s of %s made no progress for %.0f s (a write that "
-                        "failed on another rank?); stopped: the last checkpoint and the run file "
-                        "up to it are kept\n", what, wd.file, wait);
+        fprintf(stderr,
+                "error: writing %s of %s made no progress for %.0f s (a write that "
+                "failed on another rank?); stopped: the last checkpoint and the run file "
+                "up to it are kept\n",
+                what, wd.file, wait);
         fflush(stderr);
         MPI_Abort(wd.comm, GPA_ERR_IO);
       }

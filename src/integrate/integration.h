@@ -26,7 +26,7 @@ struct gpa_integration {
   int32_t *label; /* [n] label index into label_names */
   int32_t *batch; /* [n] original batch code */
   int n_labels;
-  char **label_names;   /* [n_labels] */
+  char **label_names;    /* [n_labels] */
   struct gpa_block part; /* pooled samples of this rank */
   /* Data of this rank's samples. */
   float *X;  /* [n_local][g] as read */

@@ -39,10 +39,10 @@
 #define PCA_AUTO_DENSE_ENTRIES 5.0e7
 
 enum {
-  PCA_NB = 64,            /* largest block of the 2-D block-cyclic layout */
-  PCA_NB_MIN = 8,         /* smallest block chosen for small matrices */
-  PCA_AUTO_DENSE = 4000,  /* auto: dense when min(n, g) <= this ... */
-  PCA_TILE = 4096,        /* doubles in the encode/decode tile (32 KiB on the stack) */
+  PCA_NB = 64,           /* largest block of the 2-D block-cyclic layout */
+  PCA_NB_MIN = 8,        /* smallest block chosen for small matrices */
+  PCA_AUTO_DENSE = 4000, /* auto: dense when min(n, g) <= this ... */
+  PCA_TILE = 4096,       /* doubles in the encode/decode tile (32 KiB on the stack) */
 };
 
 /* ------------------------------------------------------------------ BLACS, ScaLAPACK, LAPACK */
@@ -61,8 +61,8 @@ extern void descinit_(int *desc, const int *m, const int *n, const int *mb, cons
                       const int *irsrc, const int *icsrc, const int *ictxt, const int *lld,
                       int *info);
 extern void pdgemr2d_(const int *m, const int *n, const double *a, const int *ia, const int *ja,
-                      const int *desca, double *b, const int *ib, const int *jb,
-                      const int *descb, const int *ictxt);
+                      const int *desca, double *b, const int *ib, const int *jb, const int *descb,
+                      const int *ictxt);
 extern void pdgeqrf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
                      const int *desca, double *tau, double *work, const int *lwork, int *info);
 extern void pdorgqr_(const int *m, const int *n, const int *k, double *a, const int *ia,
@@ -70,16 +70,15 @@ extern void pdorgqr_(const int *m, const int *n, const int *k, double *a, const 
                      const int *lwork, int *info);
 extern void pdgelqf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
                      const int *desca, double *tau, double *work, const int *lwork, int *info);
-extern void pdormlq_(const char *side, const char *trans, const int *m, const int *n,
-                     const int *k, const double *a, const int *ia, const int *ja,
-                     const int *desca, const double *tau, double *c, const int *ic,
-                     const int *jc, const int *descc, double *work, const int *lwork, int *info,
-                     size_t, size_t);
+extern void pdormlq_(const char *side, const char *trans, const int *m, const int *n, const int *k,
+                     const double *a, const int *ia, const int *ja, const int *desca,
+                     const double *tau, double *c, const int *ic, const int *jc, const int *descc,
+                     double *work, const int *lwork, int *info, size_t, size_t);
 extern void pdgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a,
                      const int *ia, const int *ja, const int *desca, double *s, double *u,
                      const int *iu, const int *ju, const int *descu, double *vt, const int *ivt,
-                     const int *jvt, const int *descvt, double *work, const int *lwork,
-                     int *info, size_t, size_t);
+                     const int *jvt, const int *descvt, double *work, const int *lwork, int *info,
+                     size_t, size_t);
 
 extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau,
                     double *work, const int *lwork, int *info);
@@ -133,8 +132,10 @@ static int work_alloc(MPI_Comm comm, double query, double **work, int *lwork) {
   double need = query;
   GPA_MPI(MPI_Allreduce(MPI_IN_PLACE, &need, 1, MPI_DOUBLE, MPI_MAX, comm));
   if (!(need < (double)INT_MAX - 1.0))
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: (Sca)LAPACK needs a workspace of %.0f doubles, more than "
-                     "its 32-bit indexing allows; use more ranks", need);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: (Sca)LAPACK needs a workspace of %.0f doubles, more than "
+                     "its 32-bit indexing allows; use more ranks",
+                     need);
   *lwork = (int)need + 1;
   int rc = gpa_alloc_array(work, (size_t)*lwork, sizeof(double));
   GPA_CHECK(gpa_comm_agree(comm, rc));
@@ -145,9 +146,15 @@ static int work_alloc(MPI_Comm comm, double query, double **work, int *lwork) {
 
 /* What every rank passed, gathered on every rank so that all validate the same table. */
 enum { M_OFFSET, M_ROWS, M_N, M_G, M_K, M_METHOD, M_OVERSAMPLE, M_POWER, M_SEED, M_LEN };
-static const char *const meta_names[M_LEN] = {
-    "row offset", "row count", "number of rows n", "number of genes g", "number of components k",
-    "method", "oversampling", "number of power iterations", "seed"};
+static const char *const meta_names[M_LEN] = {"row offset",
+                                              "row count",
+                                              "number of rows n",
+                                              "number of genes g",
+                                              "number of components k",
+                                              "method",
+                                              "oversampling",
+                                              "number of power iterations",
+                                              "seed"};
 
 struct range {
   int64_t lo, count;
@@ -163,25 +170,31 @@ static int check_inputs(const int64_t *meta, int size, struct range *ranges) {
   for (int r = 1; r < size; r++)
     for (int f = M_N; f < M_LEN; f++)
       if (meta[r * M_LEN + f] != meta[f])
-        return GPA_ERROR(GPA_ERR_INPUT, "PCA: the %s differs across ranks (%lld on rank 0, %lld "
-                         "on rank %d)", meta_names[f], (long long)meta[f],
-                         (long long)meta[r * M_LEN + f], r);
+        return GPA_ERROR(GPA_ERR_INPUT,
+                         "PCA: the %s differs across ranks (%lld on rank 0, %lld "
+                         "on rank %d)",
+                         meta_names[f], (long long)meta[f], (long long)meta[r * M_LEN + f], r);
   const int64_t n = meta[M_N], g = meta[M_G], k = meta[M_K];
   const int64_t limit = min64(n - 1, g);
   if (k < 1 || k > limit)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: k = %lld components requested, but k must be between 1 "
-                     "and min(n - 1, g) = %lld (n = %lld samples, g = %lld genes)", (long long)k,
-                     (long long)(limit > 0 ? limit : 0), (long long)n, (long long)g);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: k = %lld components requested, but k must be between 1 "
+                     "and min(n - 1, g) = %lld (n = %lld samples, g = %lld genes)",
+                     (long long)k, (long long)(limit > 0 ? limit : 0), (long long)n, (long long)g);
   if (n > INT_MAX || g > INT_MAX)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: a %lld x %lld matrix exceeds the 32-bit dimensions of "
-                     "ScaLAPACK and LAPACK", (long long)n, (long long)g);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: a %lld x %lld matrix exceeds the 32-bit dimensions of "
+                     "ScaLAPACK and LAPACK",
+                     (long long)n, (long long)g);
   if (meta[M_METHOD] != GPA_PCA_AUTO && meta[M_METHOD] != GPA_PCA_DENSE &&
       meta[M_METHOD] != GPA_PCA_RANDOMIZED)
     return GPA_ERROR(GPA_ERR_INPUT, "PCA: unknown method %lld (expected auto|dense|randomized)",
                      (long long)meta[M_METHOD]);
   if (meta[M_OVERSAMPLE] < 0 || meta[M_POWER] < 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: oversampling (%lld) and power iterations (%lld) must "
-                     "be >= 0", (long long)meta[M_OVERSAMPLE], (long long)meta[M_POWER]);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: oversampling (%lld) and power iterations (%lld) must "
+                     "be >= 0",
+                     (long long)meta[M_OVERSAMPLE], (long long)meta[M_POWER]);
   /* The rank ranges must tile [0, n): sorted by offset, the non-empty ones follow each other. */
   int used = 0;
   for (int r = 0; r < size; r++) {
@@ -196,8 +209,10 @@ static int check_inputs(const int64_t *meta, int size, struct range *ranges) {
   int i = 0;
   for (; i < used && ranges[i].lo == next; i++) next += ranges[i].count;
   if (i < used || next != n)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: the ranks' rows do not tile [0, %lld) exactly (gap or "
-                     "overlap at row %lld)", (long long)n, (long long)next);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: the ranks' rows do not tile [0, %lld) exactly (gap or "
+                     "overlap at row %lld)",
+                     (long long)n, (long long)next);
   return GPA_OK;
 }
 
@@ -354,10 +369,10 @@ done:
 /* ------------------------------------------------------------------ BLACS grids */
 
 struct grids {
-  int slab;          /* P x 1 context of the row slab (process row = rank) */
-  int grid;          /* pr x pc context of the dense method, -1 when not made */
-  int pr, pc;        /* shape of `grid` */
-  int myrow, mycol;  /* this rank's place in `grid` */
+  int slab;         /* P x 1 context of the row slab (process row = rank) */
+  int grid;         /* pr x pc context of the dense method, -1 when not made */
+  int pr, pc;       /* shape of `grid` */
+  int myrow, mycol; /* this rank's place in `grid` */
 };
 
 /* Near-square pr x pc = P using every rank (the largest divisor <= sqrt(P)); the longer side
@@ -390,8 +405,8 @@ static int grids_open(MPI_Comm comm, int rank, int size, int with_grid, int64_t 
     ok = ok && nprow == gr->pr && npcol == gr->pc && gr->myrow >= 0;
   }
   Cfree_blacs_system_handle(handle); /* the contexts hold communicators of their own */
-  int rc = ok ? GPA_OK
-              : GPA_ERROR(GPA_ERR_INTERNAL, "PCA: BLACS grid does not follow the MPI ranks");
+  int rc =
+      ok ? GPA_OK : GPA_ERROR(GPA_ERR_INTERNAL, "PCA: BLACS grid does not follow the MPI ranks");
   return gpa_comm_agree(comm, rc);
 }
 
@@ -422,13 +437,14 @@ enum { SHAPE_DIRECT, SHAPE_QR, SHAPE_LQ };
 
 /* Collective: comps [k][g] (rows of V^T) and sv [k] by ScaLAPACK on the 2-D grid.  Frees the
  * slab's matrix once it is copied to the 2-D layout. */
-static int pca_dense(MPI_Comm comm, const struct grids *gr, struct slab *s, int k,
-                     double *comps, double *sv) {
+static int pca_dense(MPI_Comm comm, const struct grids *gr, struct slab *s, int k, double *comps,
+                     double *sv) {
   const int n = (int)s->n, g = (int)s->g, one = 1, zero = 0, neg = -1;
   const int pr = gr->pr, pc = gr->pc, myrow = gr->myrow, mycol = gr->mycol;
   const int nb = grid_block(s->n, s->g, pr, pc);
-  const int shape = (double)n >= 1.6 * g ? SHAPE_QR : (double)g >= 1.6 * n ? SHAPE_LQ
-                                                                           : SHAPE_DIRECT;
+  const int shape = (double)n >= 1.6 * g   ? SHAPE_QR
+                    : (double)g >= 1.6 * n ? SHAPE_LQ
+                                           : SHAPE_DIRECT;
   /* pdgesvd factorises the m x w matrix `f` (A itself, its R or its L) and returns r rows of
    * VT; `out` [kout][g] holds the rows wanted (VT itself, or [W^T 0] Q for lq). */
   const int m = shape == SHAPE_QR ? g : n, w = shape == SHAPE_LQ ? n : g;
@@ -441,10 +457,11 @@ static int pca_dense(MPI_Comm comm, const struct grids *gr, struct slab *s, int 
   /* ScaLAPACK indexes local arrays with 32-bit ints; the largest pieces are on process 0. */
   const int64_t biggest = max64(s->mb * s->g, (int64_t)numroc(n, nb, 0, pr) * numroc(g, nb, 0, pc));
   if (biggest > INT_MAX)
-    return GPA_ERROR(GPA_ERR_INPUT, "PCA: %lld x %lld on %d ranks puts %lld elements on one rank, "
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "PCA: %lld x %lld on %d ranks puts %lld elements on one rank, "
                      "more than ScaLAPACK's 32-bit indexing allows; use more ranks or the "
-                     "randomized method", (long long)s->n, (long long)s->g, pr * pc,
-                     (long long)biggest);
+                     "randomized method",
+                     (long long)s->n, (long long)s->g, pr * pc, (long long)biggest);
 
   int desc_slab[DLEN], desc_a[DLEN], desc_l[DLEN], desc_vt[DLEN], desc_out[DLEN];
   int info[5] = {0};
@@ -462,8 +479,8 @@ static int pca_dense(MPI_Comm comm, const struct grids *gr, struct slab *s, int 
   int rc = gpa_alloc_array(&a, (size_t)lld * cols, sizeof(double));
   if (rc == GPA_OK) rc = gpa_alloc_array(&vt, (size_t)lldv * wcols, sizeof(double));
   if (rc == GPA_OK) rc = gpa_alloc_array(&s_all, (size_t)r, sizeof(double));
-  if (rc == GPA_OK) rc = gpa_alloc_array(&tau, (size_t)(mloc > nloc ? mloc : nloc) + nb,
-                                         sizeof(double));
+  if (rc == GPA_OK)
+    rc = gpa_alloc_array(&tau, (size_t)(mloc > nloc ? mloc : nloc) + nb, sizeof(double));
   if (rc == GPA_OK && shape == SHAPE_LQ) {
     rc = gpa_alloc_array(&l, (size_t)lld * wcols, sizeof(double));
     if (rc == GPA_OK) rc = gpa_alloc_array(&out, (size_t)lldo * cols, sizeof(double));
@@ -520,8 +537,7 @@ static int pca_dense(MPI_Comm comm, const struct grids *gr, struct slab *s, int 
     /* out = [W^T(1:k, :) 0] (k x g), then out Q.  Same distribution: W^T's local rows below
      * oloc and columns below wloc are out's. */
     for (int jl = 0; jl < wloc; jl++)
-      for (int il = 0; il < oloc; il++)
-        out[(int64_t)jl * lldo + il] = vt[(int64_t)jl * lldv + il];
+      for (int il = 0; il < oloc; il++) out[(int64_t)jl * lldo + il] = vt[(int64_t)jl * lldv + il];
     pdormlq_("R", "N", &k, &g, &n, a, &one, &one, desc_a, tau, out, &one, &one, desc_out, work,
              &lwork, &inf, 1, 1);
     GPA_CHECK_GOTO(rc, lib_agree(comm, "pdormlq", inf), done);
@@ -737,8 +753,8 @@ int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_block part, 
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   GPA_MPI(MPI_Comm_size(comm, &size));
   int64_t *meta = NULL;
-  GPA_CHECK(gather_inputs(comm, size, part, g, k, method, oversample, power_iterations, seed,
-                          &meta));
+  GPA_CHECK(
+      gather_inputs(comm, size, part, g, k, method, oversample, power_iterations, seed, &meta));
   const int64_t n = part.n_global;
   if (method == GPA_PCA_AUTO)
     method = min64(n, g) <= PCA_AUTO_DENSE && (double)n * (double)g <= PCA_AUTO_DENSE_ENTRIES
@@ -754,14 +770,16 @@ int gpa_pca_compute(MPI_Comm comm, const float *X_local, struct gpa_block part, 
   GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, pca_alloc(pca, g, k)), done);
 
   GPA_CHECK_GOTO(rc, column_means(comm, X_local, part, g, pca->mean), done);
-  GPA_CHECK_GOTO(rc, slab_create(comm, rank, size, meta, X_local, pca->mean, &s,
-                                 &pca->total_variance), done);
+  GPA_CHECK_GOTO(
+      rc, slab_create(comm, rank, size, meta, X_local, pca->mean, &s, &pca->total_variance), done);
   GPA_CHECK_GOTO(rc, grids_open(comm, rank, size, method == GPA_PCA_DENSE, n, g, &gr), done);
   if (method == GPA_PCA_DENSE)
     GPA_CHECK_GOTO(rc, pca_dense(comm, &gr, &s, k, pca->components, pca->singular_values), done);
   else
-    GPA_CHECK_GOTO(rc, pca_randomized(comm, &gr, &s, k, oversample, power_iterations, seed,
-                                      pca->components, pca->singular_values), done);
+    GPA_CHECK_GOTO(rc,
+                   pca_randomized(comm, &gr, &s, k, oversample, power_iterations, seed,
+                                  pca->components, pca->singular_values),
+                   done);
 
   /* Rank 0's result everywhere, bitwise (independent of how MPI orders its reductions). */
   GPA_CHECK_GOTO(

@@ -67,15 +67,15 @@ GPA_SIMD static void SFX(conv_act_forward)(int act, REAL eps, REAL slope, int64_
                                            const REAL *restrict z, REAL *restrict h,
                                            const uint8_t *restrict mask, REAL scale) {
   switch (act) {
-  case GPA_ACT_RELU:
-    for (int64_t i = 0; i < n; i++) h[i] = z[i] > 0 ? z[i] : 0;
-    break;
-  case GPA_ACT_LEAKY_RELU:
-    for (int64_t i = 0; i < n; i++) h[i] = z[i] > 0 ? z[i] : slope * z[i];
-    break;
-  default:
-    for (int64_t i = 0; i < n; i++) h[i] = (REAL)gpa_activation(act, z[i], eps, slope);
-    break;
+    case GPA_ACT_RELU:
+      for (int64_t i = 0; i < n; i++) h[i] = z[i] > 0 ? z[i] : 0;
+      break;
+    case GPA_ACT_LEAKY_RELU:
+      for (int64_t i = 0; i < n; i++) h[i] = z[i] > 0 ? z[i] : slope * z[i];
+      break;
+    default:
+      for (int64_t i = 0; i < n; i++) h[i] = (REAL)gpa_activation(act, z[i], eps, slope);
+      break;
   }
   if (mask)
     for (int64_t i = 0; i < n; i++) h[i] = mask[i] ? h[i] * scale : 0;
@@ -148,8 +148,8 @@ static void SFX(conv_backward)(struct gpa_mlp *m, const REAL *theta, const REAL 
         const REAL *in =
             l == 0 ? x + r * m->in_dim : (REAL *)m->ch[l - 1] + (row0 + r) * c->in_size;
         SFX(im2col)(c, in, B, col);
-        GEMM('T', 'N', K, c->cout, B * P, 1, col, K, dh, c->cout, r == 0 ? 0 : 1,
-             grad + c->w_off, c->cout);
+        GEMM('T', 'N', K, c->cout, B * P, 1, col, K, dh, c->cout, r == 0 ? 0 : 1, grad + c->w_off,
+             c->cout);
       }
       if (l == 0 && !g) break;
       GEMM('N', 'T', B * P, K, c->cout, 1, dh, c->cout, theta + c->w_off, c->cout, 0, dcol, K);

@@ -8,8 +8,8 @@
 #include "gpa/io.h"
 
 int gpa_disc_create(struct gpa_disc *dc, MPI_Comm comm, const struct gpa_params *p, int64_t dim,
-                    struct gpa_block particles, struct gpa_block targets, struct gpa_block generated,
-                    const double *target_rows) {
+                    struct gpa_block particles, struct gpa_block targets,
+                    struct gpa_block generated, const double *target_rows) {
   memset(dc, 0, sizeof *dc);
   const int64_t n = particles.n_local, m = targets.n_local, g = generated.n_local;
   dc->comm = comm;

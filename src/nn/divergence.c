@@ -57,25 +57,25 @@ void gpa_divergence_weights(const struct gpa_divergence *dv, double nu, int64_t 
   double *wx = w + n;
   double dnu = 0.0;
   switch (dv->kind) {
-  case GPA_DIV_KL: {
-    const double lse = r->lse_max + log(r->lse_sum); /* log sum_j exp(phi_j); lme = lse - log M */
-    for (int64_t j = 0; j < m; j++) wx[j] = -exp(phi_x[j] - lse);
-    break;
-  }
-  case GPA_DIV_KL_LT:
-    for (int64_t j = 0; j < m; j++) {
-      double e = exp(phi_x[j] - nu) * inv_m;
-      wx[j] = -e;
-      dnu += e;
+    case GPA_DIV_KL: {
+      const double lse = r->lse_max + log(r->lse_sum); /* log sum_j exp(phi_j); lme = lse - log M */
+      for (int64_t j = 0; j < m; j++) wx[j] = -exp(phi_x[j] - lse);
+      break;
     }
-    break;
-  default:
-    for (int64_t j = 0; j < m; j++) {
-      double e = fstar_deriv(dv, phi_x[j] - nu) * inv_m;
-      wx[j] = -e;
-      dnu += e;
-    }
-    break;
+    case GPA_DIV_KL_LT:
+      for (int64_t j = 0; j < m; j++) {
+        double e = exp(phi_x[j] - nu) * inv_m;
+        wx[j] = -e;
+        dnu += e;
+      }
+      break;
+    default:
+      for (int64_t j = 0; j < m; j++) {
+        double e = fstar_deriv(dv, phi_x[j] - nu) * inv_m;
+        wx[j] = -e;
+        dnu += e;
+      }
+      break;
   }
   if (dnu_local) *dnu_local = dnu;
 }

@@ -11,54 +11,56 @@ static void SFX(conv_backward)(struct gpa_mlp *m, const REAL *theta, const REAL 
 
 /* z[r][j] += b[j]; h = a(z), over `rows` rows of width n. */
 GPA_SIMD static void SFX(bias_act_forward)(int act, REAL eps, REAL slope, int64_t rows, int64_t n,
-                                  const REAL *restrict b, REAL *restrict z, REAL *restrict h) {
+                                           const REAL *restrict b, REAL *restrict z,
+                                           REAL *restrict h) {
   switch (act) {
-  case GPA_ACT_RELU:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        REAL v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = v > 0 ? v : 0;
-      }
-    break;
-  case GPA_ACT_LEAKY_RELU:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        REAL v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = v > 0 ? v : slope * v;
-      }
-    break;
-  default:
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < n; j++) {
-        REAL v = z[r * n + j] + b[j];
-        z[r * n + j] = v;
-        h[r * n + j] = (REAL)gpa_activation(act, v, eps, slope);
-      }
-    break;
+    case GPA_ACT_RELU:
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+          REAL v = z[r * n + j] + b[j];
+          z[r * n + j] = v;
+          h[r * n + j] = v > 0 ? v : 0;
+        }
+      break;
+    case GPA_ACT_LEAKY_RELU:
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+          REAL v = z[r * n + j] + b[j];
+          z[r * n + j] = v;
+          h[r * n + j] = v > 0 ? v : slope * v;
+        }
+      break;
+    default:
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+          REAL v = z[r * n + j] + b[j];
+          z[r * n + j] = v;
+          h[r * n + j] = (REAL)gpa_activation(act, v, eps, slope);
+        }
+      break;
   }
 }
 
 /* d[r][j] *= a'(z[r][j]) over rows x n; with `colsum`, also colsum[j] = sum_r d[r][j] (the
  * bias gradient) in the same pass. */
 GPA_SIMD static void SFX(act_backward)(int act, REAL eps, REAL slope, int64_t rows, int64_t n,
-                              const REAL *restrict z, REAL *restrict d, REAL *restrict colsum) {
+                                       const REAL *restrict z, REAL *restrict d,
+                                       REAL *restrict colsum) {
   if (colsum)
     for (int64_t j = 0; j < n; j++) colsum[j] = 0;
   for (int64_t r = 0; r < rows; r++) {
     const REAL *restrict zr = z + r * n;
     REAL *restrict dr = d + r * n;
     switch (act) {
-    case GPA_ACT_RELU:
-      for (int64_t j = 0; j < n; j++) dr[j] = zr[j] > 0 ? dr[j] : 0;
-      break;
-    case GPA_ACT_LEAKY_RELU:
-      for (int64_t j = 0; j < n; j++) dr[j] = zr[j] > 0 ? dr[j] : slope * dr[j];
-      break;
-    default:
-      for (int64_t j = 0; j < n; j++) dr[j] *= (REAL)gpa_activation_deriv(act, zr[j], eps, slope);
-      break;
+      case GPA_ACT_RELU:
+        for (int64_t j = 0; j < n; j++) dr[j] = zr[j] > 0 ? dr[j] : 0;
+        break;
+      case GPA_ACT_LEAKY_RELU:
+        for (int64_t j = 0; j < n; j++) dr[j] = zr[j] > 0 ? dr[j] : slope * dr[j];
+        break;
+      default:
+        for (int64_t j = 0; j < n; j++) dr[j] *= (REAL)gpa_activation_deriv(act, zr[j], eps, slope);
+        break;
     }
     if (colsum)
       for (int64_t j = 0; j < n; j++) colsum[j] += dr[j];
@@ -68,9 +70,9 @@ GPA_SIMD static void SFX(act_backward)(int act, REAL eps, REAL slope, int64_t ro
 /* d[r][j] = s[r] * w[j] * a'(z[r][j]): the output layer's backward step fused with the last
  * hidden activation (s = NULL: s[r] = 1, the input-gradient pass); colsum as act_backward. */
 GPA_SIMD static void SFX(outer_act_backward)(int act, REAL eps, REAL slope, int64_t rows, int64_t n,
-                                    const REAL *restrict s, const REAL *restrict w,
-                                    const REAL *restrict z, REAL *restrict d,
-                                    REAL *restrict colsum) {
+                                             const REAL *restrict s, const REAL *restrict w,
+                                             const REAL *restrict z, REAL *restrict d,
+                                             REAL *restrict colsum) {
   for (int64_t r = 0; r < rows; r++) {
     REAL sr = s ? s[r] : 1;
     for (int64_t j = 0; j < n; j++) d[r * n + j] = sr * w[j];
@@ -81,7 +83,7 @@ GPA_SIMD static void SFX(outer_act_backward)(int act, REAL eps, REAL slope, int6
 /* wt + w_off[l] = W_l^T ([out][in]) for every layer l >= 1: the backward products then run as
  * plain NN products, which BLIS's single-precision kernels do twice as fast as the NT form. */
 GPA_SIMD static void SFX(transpose_weights)(const struct gpa_mlp *m, const REAL *restrict theta,
-                                   REAL *restrict wt) {
+                                            REAL *restrict wt) {
   for (int l = m->n_conv ? 0 : 1; l < m->n_layers; l++) {
     const int64_t in = m->width[l], out = m->width[l + 1];
     const REAL *W = theta + m->w_off[l];
@@ -156,8 +158,8 @@ static void SFX(output_backward)(struct gpa_mlp *m, const REAL *theta, int64_t r
 
 /* d[r][j] = s[r] * W_D[j][k_r] without activation (no hidden layer: the gradient of the output
  * layer's input). */
-static void SFX(output_input_grad)(struct gpa_mlp *m, const REAL *theta, int64_t row0,
-                                   int64_t rows, const REAL *s, REAL *d) {
+static void SFX(output_input_grad)(struct gpa_mlp *m, const REAL *theta, int64_t row0, int64_t rows,
+                                   const REAL *s, REAL *d) {
   const int D = m->n_layers;
   const int64_t n = m->width[D - 1], K = m->n_out;
   const REAL *W = theta + m->w_off[D - 1];
@@ -208,16 +210,16 @@ static void SFX(backward)(struct gpa_mlp *m, const REAL *theta, const REAL *x, c
     GEMM('T', 'N', ki, n, rows, 1, hin, ki, dz, n, 0, grad + m->w_off[l], n);
     if (l == 0) break;
     GEMM('N', 'N', rows, ki, n, 1, dz, n, wt + m->w_off[l], ki, 0, spare, ki);
-    SFX(act_backward)(m->act[l - 1], eps, slope, rows, ki, m->z[l - 1], spare,
-                      grad + m->b_off[l - 1]);
+    SFX(act_backward)
+    (m->act[l - 1], eps, slope, rows, ki, m->z[l - 1], spare, grad + m->b_off[l - 1]);
     REAL *t = dz;
     dz = spare;
     spare = t;
   }
   if (!m->n_conv) return;
   /* Into the convolutions: d/d(their output) = dz_1 W_1^T. */
-  GEMM('N', 'N', rows, m->width[0], m->width[1], 1, dz, m->width[1], wt + m->w_off[0],
-       m->width[0], 0, spare, m->width[0]);
+  GEMM('N', 'N', rows, m->width[0], m->width[1], 1, dz, m->width[1], wt + m->w_off[0], m->width[0],
+       0, spare, m->width[0]);
   SFX(conv_backward)(m, theta, x, 0, rows, spare, grad, NULL);
 }
 
@@ -237,8 +239,8 @@ static void SFX(input_grad)(struct gpa_mlp *m, const REAL *theta, int64_t row0, 
     for (int l = D - 2; l >= 1; l--) {
       int64_t ki = m->width[l], n = m->width[l + 1];
       GEMM('N', 'N', rows, ki, n, 1, dz, n, wt + m->w_off[l], ki, 0, spare, ki);
-      SFX(act_backward)(m->act[l - 1], eps, slope, rows, ki, (REAL *)m->z[l - 1] + row0 * ki,
-                        spare, NULL);
+      SFX(act_backward)
+      (m->act[l - 1], eps, slope, rows, ki, (REAL *)m->z[l - 1] + row0 * ki, spare, NULL);
       REAL *t = dz;
       dz = spare;
       spare = t;

@@ -59,61 +59,60 @@ static void dist_one(const struct gpa_dist_params *q, uint64_t seed, uint32_t st
   gpa_rng_init(&rng, seed, stream, (uint64_t)i);
   const int64_t d = q->dim;
   switch (q->kind) {
-  case GPA_DIST_GAUSSIAN:
-    for (int64_t j = 0; j < d; j++) x[j] = q->mean + q->std * gpa_rng_normal(&rng);
-    break;
-  case GPA_DIST_MIXTURE: {
-    static const double centre[4][2] = {{0, 1}, {1, 0}, {1, 1}, {0, 0}};
-    int c = (int)(gpa_rng_uniform(&rng) * 4.0);
-    if (c > 3) c = 3;
-    for (int64_t j = 0; j < d; j++) x[j] = 0.0;
-    for (int j = 0; j < 2; j++)
-      x[q->offset + j] = q->spacing * centre[c][j] + q->std * gpa_rng_normal(&rng);
-    break;
-  }
-  case GPA_DIST_STUDENT_T:
-    for (int64_t j = 0; j < d; j++) {
-      double z = gpa_rng_normal(&rng);
-      double chi2 = 2.0 * gpa_rng_gamma(&rng, 0.5 * q->nu);
-      x[j] = q->mean + q->scale * z / sqrt(chi2 / q->nu);
+    case GPA_DIST_GAUSSIAN:
+      for (int64_t j = 0; j < d; j++) x[j] = q->mean + q->std * gpa_rng_normal(&rng);
+      break;
+    case GPA_DIST_MIXTURE: {
+      static const double centre[4][2] = {{0, 1}, {1, 0}, {1, 1}, {0, 0}};
+      int c = (int)(gpa_rng_uniform(&rng) * 4.0);
+      if (c > 3) c = 3;
+      for (int64_t j = 0; j < d; j++) x[j] = 0.0;
+      for (int j = 0; j < 2; j++)
+        x[q->offset + j] = q->spacing * centre[c][j] + q->std * gpa_rng_normal(&rng);
+      break;
     }
-    break;
-  case GPA_DIST_GEN_GAUSSIAN:
-    for (int64_t j = 0; j < d; j++) {
-      double g = gpa_rng_gamma(&rng, 1.0 / q->beta);
-      double sign = gpa_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0;
-      x[j] = q->mean + q->scale * sign * pow(g, 1.0 / q->beta);
+    case GPA_DIST_STUDENT_T:
+      for (int64_t j = 0; j < d; j++) {
+        double z = gpa_rng_normal(&rng);
+        double chi2 = 2.0 * gpa_rng_gamma(&rng, 0.5 * q->nu);
+        x[j] = q->mean + q->scale * z / sqrt(chi2 / q->nu);
+      }
+      break;
+    case GPA_DIST_GEN_GAUSSIAN:
+      for (int64_t j = 0; j < d; j++) {
+        double g = gpa_rng_gamma(&rng, 1.0 / q->beta);
+        double sign = gpa_rng_uniform(&rng) < 0.5 ? -1.0 : 1.0;
+        x[j] = q->mean + q->scale * sign * pow(g, 1.0 / q->beta);
+      }
+      break;
+    case GPA_DIST_SWISS_ROLL: { /* as scikit-learn's make_swiss_roll */
+      double t = 1.5 * PI * (1.0 + 2.0 * gpa_rng_uniform(&rng));
+      double h = 21.0 * gpa_rng_uniform(&rng);
+      x[0] = t * cos(t);
+      x[1] = h;
+      x[2] = t * sin(t);
+      if (q->noise > 0.0)
+        for (int j = 0; j < 3; j++) x[j] += q->noise * gpa_rng_normal(&rng);
+      break;
     }
-    break;
-  case GPA_DIST_SWISS_ROLL: { /* as scikit-learn's make_swiss_roll */
-    double t = 1.5 * PI * (1.0 + 2.0 * gpa_rng_uniform(&rng));
-    double h = 21.0 * gpa_rng_uniform(&rng);
-    x[0] = t * cos(t);
-    x[1] = h;
-    x[2] = t * sin(t);
-    if (q->noise > 0.0)
-      for (int j = 0; j < 3; j++) x[j] += q->noise * gpa_rng_normal(&rng);
-    break;
-  }
-  case GPA_DIST_SIERPINSKI:
-    carpet_point(q, cells, i, &rng, x);
-    break;
-  case GPA_DIST_LOGISTIC:
-    for (int64_t j = 0; j < d; j++) {
-      double u = gpa_rng_uniform(&rng); /* in (0, 1): the logit is finite */
-      x[j] = q->mean + q->scale * log(u / (1.0 - u));
-    }
-    break;
-  default:
-    for (int64_t j = 0; j < d; j++) x[j] = NAN;
-    break;
+    case GPA_DIST_SIERPINSKI:
+      carpet_point(q, cells, i, &rng, x);
+      break;
+    case GPA_DIST_LOGISTIC:
+      for (int64_t j = 0; j < d; j++) {
+        double u = gpa_rng_uniform(&rng); /* in (0, 1): the logit is finite */
+        x[j] = q->mean + q->scale * log(u / (1.0 - u));
+      }
+      break;
+    default:
+      for (int64_t j = 0; j < d; j++) x[j] = NAN;
+      break;
   }
 }
 
 /* ------------------------------------------------------------------------- Fashion-MNIST */
 
-static const char FASHION_IMAGES[] =
-    "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+static const char FASHION_IMAGES[] = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
 int gpa_dist_n_classes(const struct gpa_dist_params *q) {
   return q->kind == GPA_DIST_FASHION_MNIST ? GPA_FASHION_CLASSES : 0;
@@ -189,14 +188,14 @@ static int fashion_load(const struct gpa_dist_params *q, const char *section, in
   for (int64_t k = 0; k < K; k++) {
     int64_t c = q->classes.n > 0 ? q->classes.v[k] : k, need = class_share(n, k, K);
     if (c < 0 || c >= GPA_FASHION_CLASSES)
-      return keyed(GPA_ERROR(GPA_ERR_INPUT, "class %lld is not a class 0-9", (long long)c),
-                   section, "classes");
+      return keyed(GPA_ERROR(GPA_ERR_INPUT, "class %lld is not a class 0-9", (long long)c), section,
+                   "classes");
     if (have[c] < need)
       return keyed(GPA_ERROR(GPA_ERR_INPUT,
                              "%s: class %lld has %lld images, %lld needed (%lld samples over "
                              "%lld class%s)",
-                             lpath, (long long)c, (long long)have[c], (long long)need,
-                             (long long)n, (long long)K, K == 1 ? "" : "es"),
+                             lpath, (long long)c, (long long)have[c], (long long)need, (long long)n,
+                             (long long)K, K == 1 ? "" : "es"),
                    section, "n");
   }
   return GPA_OK;
@@ -238,8 +237,8 @@ static int fashion_select(const struct gpa_dist_params *q, uint64_t seed, uint32
   GPA_CHECK_GOTO(rc, gpa_alloc_array(&pool, (size_t)labels.count + 1, sizeof(int64_t)), done);
   const int64_t K = q->classes.n > 0 ? q->classes.n : GPA_FASHION_CLASSES;
   for (int64_t k = 0; k < K; k++)
-    fashion_pick(q->classes.n > 0 ? q->classes.v[k] : k, class_share(n, k, K), k, K, seed,
-                 stream, &images, &labels, pool, sel, lab);
+    fashion_pick(q->classes.n > 0 ? q->classes.v[k] : k, class_share(n, k, K), k, K, seed, stream,
+                 &images, &labels, pool, sel, lab);
 done:
   gpa_free(&pool);
   gpa_idx_free(&images);
@@ -308,8 +307,8 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
   if (q->dim == 0) q->dim = dims[1];
   if (q->n == 0) q->n = dims[0];
   if (dims[1] != q->dim)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %lld columns but %s.dim is %lld", what,
-                     q->file, q->dataset, (long long)dims[1], section, (long long)q->dim);
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %lld columns but %s.dim is %lld", what, q->file,
+                     q->dataset, (long long)dims[1], section, (long long)q->dim);
   if (dims[0] < q->n)
     return GPA_ERROR(GPA_ERR_INPUT, "%s: %s:%s has %lld rows but %s.n is %lld", what, q->file,
                      q->dataset, (long long)dims[0], section, (long long)q->n);
@@ -318,8 +317,8 @@ int gpa_dist_resolve(MPI_Comm comm, struct gpa_dist_params *q, const char *secti
   return GPA_OK;
 }
 
-int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed,
-                    uint32_t stream, struct gpa_block part, double *x, int32_t *labels) {
+int gpa_dist_sample(MPI_Comm comm, const struct gpa_dist_params *q, uint64_t seed, uint32_t stream,
+                    struct gpa_block part, double *x, int32_t *labels) {
   if (q->kind == GPA_DIST_FASHION_MNIST)
     return fashion_sample(comm, q, seed, stream, part, x, labels);
   if (labels)

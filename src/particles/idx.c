@@ -56,10 +56,10 @@ static int read_header(gzFile f, const char *path, int expect_dims, struct gpa_i
   int64_t got;
   GPA_CHECK(read_bytes(f, path, magic, 4, &got));
   if (got < 4)
-    return GPA_ERROR(GPA_ERR_INPUT, "%s: not an IDX file (%lld bytes, shorter than a header)",
-                     path, (long long)got);
-  uint32_t word = (uint32_t)magic[0] << 24 | (uint32_t)magic[1] << 16 |
-                  (uint32_t)magic[2] << 8 | magic[3];
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: not an IDX file (%lld bytes, shorter than a header)", path,
+                     (long long)got);
+  uint32_t word =
+      (uint32_t)magic[0] << 24 | (uint32_t)magic[1] << 16 | (uint32_t)magic[2] << 8 | magic[3];
   if (magic[0] != 0 || magic[1] != 0)
     return GPA_ERROR(GPA_ERR_INPUT, "%s: not an IDX file (magic 0x%08x)", path, (unsigned)word);
   if (magic[2] != 0x08)
@@ -97,8 +97,8 @@ static int read_data(gzFile f, const char *path, struct gpa_idx *out) {
   GPA_CHECK(count_rest(f, path, &rest));
   if (rest > 0)
     return GPA_ERROR(GPA_ERR_INPUT,
-                     "%s: %lld trailing bytes: header says %lld bytes of data, file has %lld",
-                     path, (long long)rest, (long long)out->count, (long long)(out->count + rest));
+                     "%s: %lld trailing bytes: header says %lld bytes of data, file has %lld", path,
+                     (long long)rest, (long long)out->count, (long long)(out->count + rest));
   return GPA_OK;
 }
 

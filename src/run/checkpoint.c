@@ -18,9 +18,10 @@ enum { CHECKPOINT_FORMAT_VERSION = 2, CHECKPOINT_OLDEST_VERSION = 1 };
 
 /* The datasets of a checkpoint, in the order they are checked. */
 static const char *const datasets[] = {
-    "/particles",      "/generated",           "/target",             "/state/theta",
-    "/state/adam_m",   "/state/adam_v",        "/state/power_u",      "/state/power_sigma",
-    "/state/counters", "/monitor/step",        "/monitor/divergence", "/monitor/kinetic_energy",
+    "/particles",         "/generated",          "/target",
+    "/state/theta",       "/state/adam_m",       "/state/adam_v",
+    "/state/power_u",     "/state/power_sigma",  "/state/counters",
+    "/monitor/step",      "/monitor/divergence", "/monitor/kinetic_energy",
     "/monitor/max_speed", "/monitor/wall_time"};
 enum { N_DATASETS = sizeof datasets / sizeof datasets[0] };
 
@@ -127,18 +128,18 @@ static int write_checksums(struct gpa_h5 *f, struct gpa_solver *s) {
 /* Rank 0 alone (no MPI-IO): reads dataset `name` of `file` in blocks as 8-byte numbers,
  * checks its CRC against its crc32 attribute and, for floating-point data, that every value
  * is finite.  *n returns the number of values. */
-static int verify_dataset(const char *path, struct gpa_h5s *file, const char *name,
-                          int64_t *n) {
+static int verify_dataset(const char *path, struct gpa_h5s *file, const char *name, int64_t *n) {
   struct gpa_h5_info info;
   *n = 0;
   if (gpa_h5s_dataset_info(file, name, &info) != GPA_OK) {
     gpa_error_clear(); /* the message names the option */
     return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s' has no dataset %s", path, name);
   }
-  if ((info.type_class != GPA_H5_FLOAT && info.type_class != GPA_H5_INTEGER) ||
-      info.type_size != 8)
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s is not 8-byte numbers (the file was "
-                     "altered)", path, name);
+  if ((info.type_class != GPA_H5_FLOAT && info.type_class != GPA_H5_INTEGER) || info.type_size != 8)
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s': %s is not 8-byte numbers (the file was "
+                     "altered)",
+                     path, name);
   if (info.ndims < 1 || info.ndims > 2)
     return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s has %d dimensions", path, name,
                      info.ndims);
@@ -152,12 +153,15 @@ static int verify_dataset(const char *path, struct gpa_h5s *file, const char *na
     return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s cannot be read (damaged?)", path, name);
   }
   if (crc != (uint32_t)stored)
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s does not match its checksum (the file "
-                     "is damaged)", path, name);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s': %s does not match its checksum (the file "
+                     "is damaged)",
+                     path, name);
   if (bad >= 0)
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': %s holds a NaN or Inf at value %lld (a "
-                     "checkpoint holds only finite values: the file is damaged)", path, name,
-                     (long long)bad);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s': %s holds a NaN or Inf at value %lld (a "
+                     "checkpoint holds only finite values: the file is damaged)",
+                     path, name, (long long)bad);
   return GPA_OK;
 }
 
@@ -171,8 +175,10 @@ static int verify_deck(const char *path, struct gpa_h5s *file) {
   if (!text || stored < 0 ||
       (uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), (const Bytef *)text, strlen(text)) !=
           (uint32_t)stored)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': its deck (/parameters) is missing or does "
-                   "not match its checksum (the file is damaged)", path);
+    rc = GPA_ERROR(GPA_ERR_INPUT,
+                   "--restart: '%s': its deck (/parameters) is missing or does "
+                   "not match its checksum (the file is damaged)",
+                   path);
   gpa_free(&text);
   return rc;
 }
@@ -187,9 +193,10 @@ static int verify_contents(const char *path, struct gpa_h5s *file, int64_t step)
   }
   /* The step must be that of the monitor: records 1..step. */
   if (step < 0 || n[9] != step)
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': its step (%lld) does not match its "
-                     "monitor (%lld records): the file is damaged", path, (long long)step,
-                     (long long)n[9]);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s': its step (%lld) does not match its "
+                     "monitor (%lld records): the file is damaged",
+                     path, (long long)step, (long long)n[9]);
   if (n[8] != 3)
     return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s': /state/counters holds %lld values, not 3",
                      path, (long long)n[8]);
@@ -204,8 +211,10 @@ static int verify(const char *path) {
   struct gpa_h5s file;
   if (gpa_h5s_open(&file, path, GPA_H5S_READ) != GPA_OK) {
     gpa_error_clear(); /* the message names the option */
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s' cannot be read as HDF5 (truncated or "
-                     "damaged?)", path);
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s' cannot be read as HDF5 (truncated or "
+                     "damaged?)",
+                     path);
   }
   int64_t version = 0, step = -1, complete = 0;
   gpa_h5s_peek_i64(&file, "/", "format_version", &version);
@@ -219,13 +228,11 @@ static int verify(const char *path) {
   return rc;
 }
 
-
 void gpa_checkpoint_prev_path(const char *path, char *out, size_t size) {
   size_t len = strlen(path);
   if (len > 8 && strcmp(path + len - 8, ".ckpt.h5") == 0)
     snprintf(out, size, "%.*s.ckpt.prev.h5", (int)(len - 8), path);
-  else
-    snprintf(out, size, "%s.prev", path);
+  else snprintf(out, size, "%s.prev", path);
 }
 
 /* The monitor's columns, /monitor/NAME. */
@@ -235,8 +242,7 @@ static int write_monitor(struct gpa_h5 *f, const struct gpa_monitor *m) {
     const void *v = gpa_monitor_values(m, i);
     if (c->type == GPA_MONITOR_INT64)
       GPA_CHECK(gpa_h5_write_i64(f, c->dataset, v, m->count, NULL, c->units));
-    else
-      GPA_CHECK(gpa_h5_write_f64(f, c->dataset, v, m->count, NULL, c->units));
+    else GPA_CHECK(gpa_h5_write_f64(f, c->dataset, v, m->count, NULL, c->units));
   }
   return GPA_OK;
 }
@@ -254,8 +260,8 @@ static int write_state(struct gpa_h5 *f, struct gpa_solver *s) {
   GPA_CHECK(gpa_h5_write_code(f));
   GPA_CHECK(gpa_h5_write_rows(f, "/particles", s->y, s->ppart, s->dim, "particles Y_step"));
   if (s->gpart.n_global > 0)
-    GPA_CHECK(gpa_h5_write_rows(f, "/generated", s->y + s->ppart.n_local * s->dim, s->gpart,
-                                s->dim, "generated particles"));
+    GPA_CHECK(gpa_h5_write_rows(f, "/generated", s->y + s->ppart.n_local * s->dim, s->gpart, s->dim,
+                                "generated particles"));
   GPA_CHECK(gpa_h5_write_rows(f, "/target", s->x, s->tpart, s->dim, "target samples"));
   GPA_CHECK(gpa_disc_state_write(f, STATE_GROUP, &s->disc));
   int64_t counters[N_COUNTERS];
@@ -288,8 +294,7 @@ static int replace(const char *tmp, const char *path) {
   return gpa_io_commit(tmp, path);
 }
 
-int gpa_checkpoint_write(struct gpa_solver *s, const char *path, double *bytes,
-                         double *seconds) {
+int gpa_checkpoint_write(struct gpa_solver *s, const char *path, double *bytes, double *seconds) {
   const double t0 = MPI_Wtime();
   struct gpa_h5 f;
   int rc = gpa_h5_create_staged(&f, s->comm, path);
@@ -333,15 +338,17 @@ static int check_format(struct gpa_h5 *f, const char *path, int64_t *version) {
   if (gpa_h5_read_attr_i64(f, "/", "format_version", version) != GPA_OK ||
       *version < CHECKPOINT_OLDEST_VERSION || *version > CHECKPOINT_FORMAT_VERSION) {
     gpa_error_clear();
-    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s' has checkpoint format %lld; this gpa reads "
-                     "%d to %d", path, (long long)*version, CHECKPOINT_OLDEST_VERSION,
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "--restart: '%s' has checkpoint format %lld; this gpa reads "
+                     "%d to %d",
+                     path, (long long)*version, CHECKPOINT_OLDEST_VERSION,
                      CHECKPOINT_FORMAT_VERSION);
   }
   int64_t complete = 0;
   if (gpa_h5_read_attr_i64(f, "/", "complete", &complete) != GPA_OK || complete != 1) {
     gpa_error_clear();
-    return GPA_ERROR(GPA_ERR_INPUT,
-                     "--restart: '%s' is incomplete (its writing was interrupted)", path);
+    return GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s' is incomplete (its writing was interrupted)",
+                     path);
   }
   return GPA_OK;
 }
@@ -358,9 +365,10 @@ static int read_settings(struct gpa_checkpoint *ck, const char *path) {
   GPA_CHECK_GOTO(rc, gpa_h5_read_attr_i64(&ck->h5, "/", "step", &ck->step), done);
   /* Every scalar that sizes what is read or written is checked against the deck. */
   if (ck->step < 0 || ck->step > ck->p.transport.max_steps)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "--restart: '%s' is at step %lld, outside its run's 0 to %lld "
-                   "steps (the file is damaged)", path, (long long)ck->step,
-                   (long long)ck->p.transport.max_steps);
+    rc = GPA_ERROR(GPA_ERR_INPUT,
+                   "--restart: '%s' is at step %lld, outside its run's 0 to %lld "
+                   "steps (the file is damaged)",
+                   path, (long long)ck->step, (long long)ck->p.transport.max_steps);
 done:
   gpa_free(&deck);
   return rc;
@@ -373,16 +381,18 @@ int gpa_checkpoint_open(struct gpa_checkpoint *ck, MPI_Comm comm, const char *pa
   GPA_MPI(MPI_Comm_rank(comm, &rank));
   /* Rank 0 checks the whole file alone first (gpa_h5_open first makes sure it is HDF5). */
   int exists = rank != 0 || access(path, R_OK) == 0;
-  GPA_CHECK(gpa_comm_agree(comm, exists && rank == 0 && gpa_h5s_is_hdf5(path) ? verify(path)
-                                                                               : GPA_OK));
+  GPA_CHECK(
+      gpa_comm_agree(comm, exists && rank == 0 && gpa_h5s_is_hdf5(path) ? verify(path) : GPA_OK));
   GPA_CHECK(gpa_h5_open(&ck->h5, comm, path, 0, "--restart"));
   int64_t version = 0;
   int rc;
   GPA_CHECK_GOTO(rc, check_format(&ck->h5, path, &version), done);
   GPA_CHECK_GOTO(rc, read_settings(ck, path), done);
   if (version < CHECKPOINT_FORMAT_VERSION && rank == 0)
-    fprintf(stderr, "warning: %s has checkpoint format %lld, without checksums: its data are "
-                    "not verified\n", path, (long long)version);
+    fprintf(stderr,
+            "warning: %s has checkpoint format %lld, without checksums: its data are "
+            "not verified\n",
+            path, (long long)version);
 done:
   if (rc) {
     char msg[1200];
@@ -401,8 +411,7 @@ static int same_targets(struct gpa_checkpoint *ck, const struct gpa_solver *s, i
   double *x = NULL;
   int rc;
   *same = 0;
-  GPA_CHECK_GOTO(rc, gpa_alloc_array(&x, (size_t)(s->tpart.n_local * d + 1), sizeof(double)),
-                 done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&x, (size_t)(s->tpart.n_local * d + 1), sizeof(double)), done);
   GPA_CHECK_GOTO(rc, gpa_comm_agree(s->comm, gpa_h5_read_rows(&ck->h5, "/target", s->tpart, d, x)),
                  done);
   *same = memcmp(x, s->x, sizeof(double) * (size_t)(s->tpart.n_local * d)) == 0;
@@ -426,8 +435,9 @@ int gpa_checkpoint_check(struct gpa_checkpoint *ck, struct gpa_solver *s, char *
   GPA_CHECK(same_targets(ck, s, &same));
   GPA_MPI(MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_MIN, s->comm));
   if (!all_same)
-    return GPA_ERROR(GPA_ERR_INPUT, "restart: the targets differ from the checkpoint's (was "
-                                    "target.file changed?)");
+    return GPA_ERROR(GPA_ERR_INPUT,
+                     "restart: the targets differ from the checkpoint's (was "
+                     "target.file changed?)");
   return GPA_OK;
 }
 
@@ -439,10 +449,8 @@ static int read_monitor(struct gpa_h5 *f, struct gpa_monitor *m, int64_t count) 
   for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
     const struct gpa_monitor_column *c = &gpa_monitor_columns[i];
     void *v = gpa_monitor_values(m, i);
-    if (c->type == GPA_MONITOR_INT64)
-      GPA_CHECK(gpa_h5_read_i64(f, c->dataset, v, count));
-    else
-      GPA_CHECK(gpa_h5_read_f64(f, c->dataset, v, count));
+    if (c->type == GPA_MONITOR_INT64) GPA_CHECK(gpa_h5_read_i64(f, c->dataset, v, count));
+    else GPA_CHECK(gpa_h5_read_f64(f, c->dataset, v, count));
   }
   m->count = count;
   return GPA_OK;

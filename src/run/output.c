@@ -58,23 +58,25 @@ static int write_xdmf(struct gpa_runfile *rf, const struct gpa_solver *s) {
   FILE *f = fopen(tmp, "w");
   if (!f) return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
   const char *h5 = strrchr(rf->path, '/') ? strrchr(rf->path, '/') + 1 : rf->path;
-  fprintf(f, "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
-             "<Xdmf Version=\"3.0\">\n <Domain>\n"
-             "  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
+  fprintf(f,
+          "<?xml version=\"1.0\" ?>\n<!DOCTYPE Xdmf SYSTEM \"Xdmf.dtd\" []>\n"
+          "<Xdmf Version=\"3.0\">\n <Domain>\n"
+          "  <Grid Name=\"particles\" GridType=\"Collection\" CollectionType=\"Temporal\">\n");
   for (int64_t t = 0; t < rf->frames; t++) {
-    fprintf(f,
-            "   <Grid Name=\"step %lld\" GridType=\"Uniform\">\n"
-            "    <Time Value=\"%.17g\"/>\n"
-            "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%lld\"/>\n"
-            "    <Geometry GeometryType=\"%s\">\n"
-            "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld %lld\" Type=\"HyperSlab\">\n"
-            "      <DataItem Dimensions=\"3 3\" Format=\"XML\">%lld 0 0 1 1 1 1 %lld %lld</DataItem>\n"
-            "      <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" Precision=\"8\" "
-            "Format=\"HDF\">%s:/trajectory/positions</DataItem>\n"
-            "     </DataItem>\n    </Geometry>\n   </Grid>\n",
-            (long long)rf->frame_steps[t], (double)rf->frame_steps[t] * s->p.transport.dt,
-            (long long)n, g == 3 ? "XYZ" : "XY", (long long)n, (long long)g, (long long)t,
-            (long long)n, (long long)g, (long long)rf->frames, (long long)n, (long long)d, h5);
+    fprintf(
+        f,
+        "   <Grid Name=\"step %lld\" GridType=\"Uniform\">\n"
+        "    <Time Value=\"%.17g\"/>\n"
+        "    <Topology TopologyType=\"Polyvertex\" NumberOfElements=\"%lld\"/>\n"
+        "    <Geometry GeometryType=\"%s\">\n"
+        "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"%lld %lld\" Type=\"HyperSlab\">\n"
+        "      <DataItem Dimensions=\"3 3\" Format=\"XML\">%lld 0 0 1 1 1 1 %lld %lld</DataItem>\n"
+        "      <DataItem Dimensions=\"%lld %lld %lld\" NumberType=\"Float\" Precision=\"8\" "
+        "Format=\"HDF\">%s:/trajectory/positions</DataItem>\n"
+        "     </DataItem>\n    </Geometry>\n   </Grid>\n",
+        (long long)rf->frame_steps[t], (double)rf->frame_steps[t] * s->p.transport.dt, (long long)n,
+        g == 3 ? "XYZ" : "XY", (long long)n, (long long)g, (long long)t, (long long)n, (long long)g,
+        (long long)rf->frames, (long long)n, (long long)d, h5);
   }
   fprintf(f, "  </Grid>\n </Domain>\n</Xdmf>\n");
   if (fclose(f) != 0) return GPA_ERROR(GPA_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
@@ -132,8 +134,8 @@ static int create_monitor(struct gpa_h5 *f) {
   for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
     const struct gpa_monitor_column *c = &gpa_monitor_columns[i];
     GPA_CHECK(gpa_h5_series_create(f, c->dataset,
-                                   c->type == GPA_MONITOR_INT64 ? H5T_STD_I64LE : H5T_IEEE_F64LE,
-                                   0, NULL, c->description));
+                                   c->type == GPA_MONITOR_INT64 ? H5T_STD_I64LE : H5T_IEEE_F64LE, 0,
+                                   NULL, c->description));
     if (i) strcat(columns, ",");
     strcat(columns, c->name);
   }
@@ -184,8 +186,8 @@ int gpa_output_begin(struct gpa_runfile *rf, struct gpa_solver *s) {
   GPA_CHECK(gpa_h5_write_rows(f, "/particles/initial", s->y, s->ppart, s->dim,
                               "initial particles Y_0 [particle][coordinate]"));
   if (s->gpart.n_global > 0)
-    GPA_CHECK(gpa_h5_write_rows(f, "/generated/initial", s->y + s->ppart.n_local * s->dim,
-                                s->gpart, s->dim,
+    GPA_CHECK(gpa_h5_write_rows(f, "/generated/initial", s->y + s->ppart.n_local * s->dim, s->gpart,
+                                s->dim,
                                 "initial generated particles [particle][coordinate]: source "
                                 "samples moved by the field, never trained on"));
   if (s->ylab) {
@@ -230,16 +232,19 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   for (int i = 0; i < GPA_MONITOR_COLUMNS; i++) {
     const char *name = gpa_monitor_columns[i].dataset;
     int64_t len = gpa_h5_series_length(f, name);
-    if (len < step) return GPA_ERROR(GPA_ERR_INPUT, "%s: %s holds %lld steps, fewer than the "
-                                     "checkpoint's %lld", f->path, name,
-                                     (long long)len, (long long)step);
+    if (len < step)
+      return GPA_ERROR(GPA_ERR_INPUT,
+                       "%s: %s holds %lld steps, fewer than the "
+                       "checkpoint's %lld",
+                       f->path, name, (long long)len, (long long)step);
     GPA_CHECK(gpa_h5_series_truncate(f, name, step));
   }
   rf->monitor_records = step;
   if (gpa_h5_exists(f, "/trajectory/step")) {
     if (s->p.output.trajectory_every == 0)
-      return GPA_ERROR(GPA_ERR_INPUT, "restart: the run file has a trajectory but "
-                                      "output.trajectory_every is now 0");
+      return GPA_ERROR(GPA_ERR_INPUT,
+                       "restart: the run file has a trajectory but "
+                       "output.trajectory_every is now 0");
     GPA_CHECK(frames_up_to(rf, step, &rf->frames));
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/step", rf->frames));
     GPA_CHECK(gpa_h5_series_truncate(f, "/trajectory/positions", rf->frames));
@@ -256,8 +261,7 @@ static int truncate_to(struct gpa_runfile *rf, struct gpa_solver *s, int64_t ste
   }
   /* What the end of the run writes again. */
   const char *again[] = {"/particles/final", "/generated/final", "/discriminator"};
-  for (size_t i = 0; i < sizeof again / sizeof again[0]; i++)
-    GPA_CHECK(gpa_h5_delete(f, again[i]));
+  for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) GPA_CHECK(gpa_h5_delete(f, again[i]));
   return GPA_OK;
 }
 
@@ -278,8 +282,8 @@ enum { RUN_FILE_OK = 0, RUN_FILE_DAMAGED = 1 };
  * A user error (the deck no longer fits the file) is returned as an error; a file that
  * cannot be continued (unreadable, not a run file, shorter than the checkpoint) sets
  * *verdict to RUN_FILE_DAMAGED with the reason in `why`. */
-static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t step,
-                          int *verdict, char *why, size_t size) {
+static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t step, int *verdict,
+                          char *why, size_t size) {
   *verdict = RUN_FILE_DAMAGED;
   struct gpa_h5s h5s, *file = &h5s;
   if (!gpa_h5s_is_hdf5(path) || gpa_h5s_open(file, path, GPA_H5S_READ) != GPA_OK) {
@@ -304,16 +308,16 @@ static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t 
   }
   const int has_trajectory = probe_length(file, "/trajectory/step") >= 0;
   gpa_h5s_close(file);
-  if (!is_run_file)
-    snprintf(why, size, "%s is not a gpa run file", path);
+  if (!is_run_file) snprintf(why, size, "%s is not a gpa run file", path);
   else if (shortest < step)
     snprintf(why, size, "%s: %s holds %lld steps, fewer than the checkpoint's %lld", path,
              short_name, (long long)(shortest < 0 ? 0 : shortest), (long long)step);
   else if (has_trajectory && s->p.output.trajectory_every == 0)
-    rc = GPA_ERROR(GPA_ERR_INPUT, "restart: %s has a trajectory but output.trajectory_every is "
-                   "now 0; keep it above 0 to continue this run", path);
-  else
-    *verdict = RUN_FILE_OK;
+    rc = GPA_ERROR(GPA_ERR_INPUT,
+                   "restart: %s has a trajectory but output.trajectory_every is "
+                   "now 0; keep it above 0 to continue this run",
+                   path);
+  else *verdict = RUN_FILE_OK;
   return rc;
 }
 
@@ -322,15 +326,12 @@ static int probe_run_file(const char *path, const struct gpa_solver *s, int64_t 
  * *verdict says whether it can be.  Nothing is renamed or cut before it is known to fit. */
 static int choose_run_file(struct gpa_runfile *rf, const struct gpa_solver *s, int64_t step,
                            int *which, int *verdict, char *why, size_t size) {
-  if (access(rf->tmp, F_OK) == 0)
-    *which = 1;
-  else if (access(rf->path, F_OK) == 0)
-    *which = 2;
+  if (access(rf->tmp, F_OK) == 0) *which = 1;
+  else if (access(rf->path, F_OK) == 0) *which = 2;
   if (!*which) return GPA_OK;
   GPA_CHECK(probe_run_file(*which == 1 ? rf->tmp : rf->path, s, step, verdict, why, size));
   if (*which == 2 && *verdict == RUN_FILE_OK && rename(rf->path, rf->tmp) != 0)
-    return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->path, rf->tmp,
-                     strerror(errno));
+    return GPA_ERROR(GPA_ERR_IO, "%s: cannot rename to %s: %s", rf->path, rf->tmp, strerror(errno));
   return GPA_OK;
 }
 
@@ -428,8 +429,7 @@ static int write_discriminator(struct gpa_runfile *rf, const struct gpa_solver *
   return GPA_OK;
 }
 
-int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status,
-                   int finished) {
+int gpa_output_end(struct gpa_runfile *rf, struct gpa_solver *s, const char *status, int finished) {
   GPA_CHECK(gpa_h5_write_rows(&rf->h5, "/particles/final", s->y, s->ppart, s->dim,
                               "particles after the last step [particle][coordinate]"));
   if (s->gpart.n_global > 0)

@@ -101,8 +101,8 @@ done:
   return rc;
 }
 
-int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_block part, double *x,
-                    const int32_t *labels, int64_t *steps) {
+int gpa_replay_move(struct gpa_h5 *run, const struct gpa_params *p, struct gpa_block part,
+                    double *x, const int32_t *labels, int64_t *steps) {
   if (!gpa_h5_exists(run, "/field/theta"))
     return GPA_ERROR(GPA_ERR_INPUT,
                      "--field: %s has no /field (the run did not store its field: "
