@@ -25,10 +25,28 @@ SKIP_JSON = re.compile(r"(seconds|wall|time|elapsed)", re.I)
 SKIP_LINE = re.compile(r"(seconds| s$|wall|elapsed)", re.I)
 
 
+# Paths of the BEFORE folder stand for the AFTER folder's (outputs record their own paths).
+RENAME = [b"", b""]
+
+
+def moved(v):
+    if isinstance(v, bytes) and RENAME[0]:
+        return v.replace(RENAME[0], RENAME[1])
+    if isinstance(v, str) and RENAME[0]:
+        return v.replace(RENAME[0].decode(), RENAME[1].decode())
+    return v
+
+
 def attrs(obj):
     out = {}
     for k, v in obj.attrs.items():
-        out[k] = v.tobytes() if isinstance(v, np.ndarray) else v
+        v = moved(v.tobytes() if isinstance(v, np.ndarray) else v)
+        if k == "report":  # the integrate report (JSON): timings left out
+            try:
+                v = json.dumps(strip_json(json.loads(v)), sort_keys=True)
+            except ValueError:
+                pass
+        out[k] = v
     return out
 
 
@@ -42,7 +60,7 @@ def h5_items(path):
                 return
             if isinstance(obj, h5py.Dataset):
                 data = obj[()]
-                raw = data.tobytes() if isinstance(data, np.ndarray) else repr(data)
+                raw = moved(data.tobytes() if isinstance(data, np.ndarray) else repr(data))
                 items[name] = (f"dataset {obj.dtype} {obj.shape}", attrs(obj), raw)
             else:
                 items[name] = ("group", attrs(obj), None)
@@ -83,7 +101,8 @@ def strip_json(v):
 
 def compare_json(a, b, say):
     with open(a) as fa, open(b) as fb:
-        ja, jb = strip_json(json.load(fa)), strip_json(json.load(fb))
+        ja = strip_json(json.loads(moved(fa.read())))
+        jb = strip_json(json.load(fb))
     if ja != jb:
         say("contents differ")
         return 1
@@ -112,6 +131,8 @@ def main():
     if len(args) != 2:
         sys.exit(__doc__.strip().splitlines()[2].strip())
     before, after = args
+    RENAME[0] = os.path.abspath(before).encode() + b"/"
+    RENAME[1] = os.path.abspath(after).encode() + b"/"
     files = sorted(f for f in os.listdir(before)
                    if f.endswith((".h5", ".json", ".metrics.txt")))
     if not files:
