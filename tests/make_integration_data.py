@@ -6,7 +6,10 @@
 writes, in OUTDIR:
   batches.h5        layout v1: 2 batches x 3 labels, 60 genes; batch 1 = batch 0's biology with
                     a gene-wise shift and scale (the batch effect), /X_ref the same cells without
-                    it; obs/batch, obs/label (+ names), obs/sample_ids, var/gene_ids
+                    it and /obs/latent their true state (= /X_ref: the truth gpa's report scores
+                    against, as for make_synthetic_batches.py --counterfactual); obs/batch,
+                    obs/label (+ names), obs/subject (cells 2i and 2i + 1 are a pair, of one
+                    label), obs/sample_ids, var/gene_ids
   source.h5ad       batch 1 as AnnData with a CSR matrix and categorical obs
   target.h5ad       batch 0 as AnnData, dense, genes in another order, 5 genes missing and 3
                     extra, so that genes must be matched by id
@@ -66,7 +69,9 @@ def layout_v1(path, X, **extra):
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
-layout_v1(os.path.join(out, "batches.h5"), X, more={"X_ref": X_ref})
+subject = (np.arange(2 * n_per) // 2).astype(np.int32)
+layout_v1(os.path.join(out, "batches.h5"), X,
+          more={"X_ref": X_ref, "obs/latent": X_ref, "obs/subject": subject})
 
 Xn = X.copy()
 Xn[70, 5] = np.nan

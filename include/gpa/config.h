@@ -163,6 +163,7 @@ struct gpa_params {
     struct gpa_int_list source_batch, target_batch; /* batch codes; empty: all samples */
     char batch_key[128];
     char label_key[128]; /* "": no labels, one flow */
+    char pair_key[128];  /* "": no pairing; else the obs column of samples that belong together */
     int64_t components;
     double latent_scale;
     int pca; /* enum gpa_pca_method */

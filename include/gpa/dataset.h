@@ -53,4 +53,21 @@ void gpa_dataset_close(struct gpa_dataset *ds);
 int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
                           int64_t count, const int64_t *col_map, int64_t ncols, float *out);
 
+/* The optional parts `gpa integrate` reports with.  *cols = the width of the dataset `name`
+ * (e.g. /X_ref, /obs/latent) when a layout-v1 file holds it as a numeric [samples][cols]
+ * matrix, 0 when the file has no such dataset (or is .h5ad); one of another shape is
+ * GPA_ERR_INPUT. */
+int gpa_dataset_matrix(MPI_Comm comm, const struct gpa_dataset *ds, const char *name,
+                       int64_t *cols);
+/* Reads rows of that dense matrix `name` of `width` columns as gpa_dataset_read_rows reads
+ * /X. */
+int gpa_dataset_read_matrix_rows(MPI_Comm comm, const struct gpa_dataset *ds, const char *name,
+                                 int64_t width, const int64_t *rows, int64_t count,
+                                 const int64_t *col_map, int64_t ncols, float *out);
+/* The categorical obs column `key` (as the batch and label columns are read) into c; free it
+ * with gpa_dataset_free_column. */
+int gpa_dataset_read_column(MPI_Comm comm, const struct gpa_dataset *ds, const char *key,
+                            struct gpa_category *c);
+void gpa_dataset_free_column(struct gpa_category *c);
+
 #endif

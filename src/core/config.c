@@ -313,6 +313,10 @@ static const struct pdef table[] = {
     {"integrate", "label_key", GPA_PT_STRING, AT(integrate.label_key), "label", NULL, NULL, 0,
      "obs column of labels: each label is transported by its own flow (\"\": one flow for all; "
      "samples with a missing label, code -1, are left out)"},
+    {"integrate", "pair_key", GPA_PT_STRING, AT(integrate.pair_key), "\"\"", NULL, NULL, 0,
+     "obs column naming which source samples belong together (a subject or donor; -1: "
+     "none): the report says how many keep a partner as nearest source neighbour (\"\": no "
+     "pairing)"},
     {"integrate", "components", GPA_PT_INT, AT(integrate.components), "50", "[1, inf)", NULL, 0,
      "principal components k of the latent space (the default is lowered to samples - 1)"},
     {"integrate", "latent_scale", GPA_PT_REAL, AT(integrate.latent_scale), "10.0", "(0, inf)", NULL,

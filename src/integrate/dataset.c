@@ -535,6 +535,86 @@ void gpa_dataset_close(struct gpa_dataset *ds) {
   memset(ds, 0, sizeof *ds);
 }
 
+/* ------------------------------------------------------------------------- optional parts */
+
+/* Rank 0: *cols = the width of `name` when the file has it as a numeric [samples][cols]
+ * matrix (layout v1 only), else 0; present but of another shape is GPA_ERR_INPUT. */
+static int probe_matrix(const struct gpa_dataset *ds, const char *name, int64_t *cols) {
+  *cols = 0;
+  if (ds->format != GPA_DATA_LAYOUT1) return GPA_OK;
+  struct gpa_h5s f;
+  GPA_CHECK(gpa_data_open_readonly(&f, ds->path));
+  struct gpa_h5_info info;
+  int rc = GPA_OK;
+  if (!gpa_h5s_exists(&f, name)) goto done;
+  GPA_CHECK_GOTO(rc, gpa_data_check_dataset(&f, name), done);
+  GPA_CHECK_GOTO(rc, gpa_h5s_dataset_info(&f, name, &info), done);
+  if (info.ndims != 2 || info.dims[0] != ds->n_samples ||
+      (info.type_class != GPA_H5_FLOAT && info.type_class != GPA_H5_INTEGER)) {
+    rc = GPA_ERROR(GPA_ERR_INPUT, "%s: %s must be a numeric [%lld samples, columns] matrix",
+                   ds->path, name, (long long)ds->n_samples);
+    goto done;
+  }
+  *cols = info.dims[1];
+done:
+  gpa_h5s_close(&f);
+  return rc;
+}
+
+int gpa_dataset_matrix(MPI_Comm comm, const struct gpa_dataset *ds, const char *name,
+                       int64_t *cols) {
+  int rank;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  *cols = 0;
+  GPA_CHECK(gpa_comm_agree(comm, rank == 0 ? probe_matrix(ds, name, cols) : GPA_OK));
+  GPA_MPI(MPI_Bcast(cols, 1, MPI_INT64_T, 0, comm));
+  return GPA_OK;
+}
+
+/* Rank 0: the column `key` read and packed. */
+static int read_column(const struct gpa_dataset *ds, const char *key, struct gpa_category *c,
+                       struct packed *p) {
+  struct gpa_h5s f;
+  GPA_CHECK(open_data(ds->path, &f));
+  int rc;
+  GPA_CHECK_GOTO(rc, read_category(&f, ds->format, key, ds->n_samples, c), done);
+  FILE *out = open_memstream(&p->buf, &p->len);
+  if (!out) {
+    rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory for obs column '%s'", ds->path, key);
+    goto done;
+  }
+  p->from_stream = 1;
+  pack_category(out, c, ds->n_samples);
+  const int bad = ferror(out);
+  if (fclose(out) != 0 || bad)
+    rc = GPA_ERROR(GPA_ERR_NOMEM, "%s: out of memory for obs column '%s'", ds->path, key);
+done:
+  gpa_h5s_close(&f);
+  return rc;
+}
+
+int gpa_dataset_read_column(MPI_Comm comm, const struct gpa_dataset *ds, const char *key,
+                            struct gpa_category *c) {
+  memset(c, 0, sizeof *c);
+  int rank, rc;
+  GPA_MPI(MPI_Comm_rank(comm, &rank));
+  struct packed p = {0};
+  rc = rank == 0 ? read_column(ds, key, c, &p) : GPA_OK;
+  GPA_CHECK_GOTO(rc, gpa_comm_agree(comm, rc), done);
+  GPA_CHECK_GOTO(rc, share(comm, rank, &p), done);
+  if (rank != 0) {
+    struct cursor cur = {p.buf, p.buf + p.len};
+    rc = unpack_category(&cur, c, ds->n_samples);
+  }
+  rc = gpa_comm_agree(comm, rc);
+done:
+  packed_free(&p);
+  if (rc != GPA_OK) gpa_dataset_free_column(c);
+  return rc;
+}
+
+void gpa_dataset_free_column(struct gpa_category *c) { free_category(c); }
+
 /* ------------------------------------------------------------------------- rows */
 
 enum { ROW_BLOCK = 1024, BLOCK_FLOATS = 4 << 20 }; /* at most 16 MB of rows at a time */
@@ -570,8 +650,17 @@ static int row_work_alloc(struct row_work *w, int64_t g, const char *path) {
   return alloc_array(&w->count, w->block, sizeof(int64_t), "out of memory reading %s", path);
 }
 
-/* Dense X: rows (sorted) into w->buf [count][g], runs of consecutive rows read together. */
-static int read_dense(struct gpa_h5s *f, const int64_t *rows, int64_t count, struct row_work *w) {
+/* The matrix whose rows are read: /X (dense or CSR), or another dense [samples][width]
+ * dataset of the file (/X_ref, /obs/latent). */
+struct matrix {
+  const char *name;
+  int64_t width;
+  int sparse;
+};
+
+/* Dense rows (sorted) of m into w->buf [count][width], runs of consecutive rows read together. */
+static int read_dense(struct gpa_h5s *f, const struct matrix *m, const int64_t *rows, int64_t count,
+                      struct row_work *w) {
   int64_t runs = 0;
   for (int64_t i = 0; i < count;) {
     int64_t j = i + 1;
@@ -580,11 +669,12 @@ static int read_dense(struct gpa_h5s *f, const int64_t *rows, int64_t count, str
     w->count[runs++] = j - i;
     i = j;
   }
-  if (gpa_h5s_read_runs(f, "/X", GPA_H5_F32, w->start, w->count, runs, w->buf) == GPA_OK)
+  if (gpa_h5s_read_runs(f, m->name, GPA_H5_F32, w->start, w->count, runs, w->buf) == GPA_OK)
     return GPA_OK;
   gpa_error_clear(); /* the rows in the message */
-  return GPA_ERROR(GPA_ERR_IO, "%s: cannot read rows %lld-%lld of /X (damaged file? HDF5: %s)",
-                   f->path, (long long)rows[0], (long long)rows[count - 1], gpa_h5s_detail(f));
+  return GPA_ERROR(GPA_ERR_IO, "%s: cannot read rows %lld-%lld of %s (damaged file? HDF5: %s)",
+                   f->path, (long long)rows[0], (long long)rows[count - 1], m->name,
+                   gpa_h5s_detail(f));
 }
 
 /* /X/data and /X/indices of CSR rows (sorted) into vals and cols [nnz]. */
@@ -658,37 +748,40 @@ static int by_index(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* One block rows[0 .. n) (any order): read in increasing order, then each put where it
+/* One block rows[0 .. n) (any order) of m: read in increasing order, then each put where it
  * belongs in out [n][ncols], keeping the columns col_map (NULL: all). */
-static int read_block(struct gpa_h5s *f, const struct gpa_dataset *ds, const int64_t *rows,
-                      int64_t n, const int64_t *col_map, int64_t ncols, struct row_work *w,
-                      float *out) {
-  const int64_t g = ds->n_genes;
+static int read_block(struct gpa_h5s *f, const struct gpa_dataset *ds, const struct matrix *m,
+                      const int64_t *rows, int64_t n, const int64_t *col_map, int64_t ncols,
+                      struct row_work *w, float *out) {
+  const int64_t g = m->width;
   for (int64_t i = 0; i < n; i++) {
     w->order[2 * i] = rows[i];
     w->order[2 * i + 1] = i;
   }
   qsort(w->order, (size_t)n, 2 * sizeof(int64_t), by_index);
   for (int64_t i = 0; i < n; i++) w->rows[i] = w->order[2 * i];
-  GPA_CHECK(ds->sparse ? read_csr(f, ds, w->rows, n, g, w) : read_dense(f, w->rows, n, w));
+  GPA_CHECK(m->sparse ? read_csr(f, ds, w->rows, n, g, w) : read_dense(f, m, w->rows, n, w));
   for (int64_t i = 0; i < n; i++) {
     const float *src = w->buf + i * g;
     float *dst = out + w->order[2 * i + 1] * ncols;
     for (int64_t j = 0; j < ncols; j++) {
       const float v = src[col_map ? col_map[j] : j];
       if (!isfinite(v))
-        return GPA_ERROR(GPA_ERR_INPUT, "%s: /X of sample %lld, gene %lld holds NaN or Inf",
-                         ds->path, (long long)w->rows[i], (long long)(col_map ? col_map[j] : j));
+        return GPA_ERROR(GPA_ERR_INPUT, "%s: %s of sample %lld, %s %lld holds NaN or Inf", ds->path,
+                         m->name, (long long)w->rows[i],
+                         m->sparse || strcmp(m->name, "/X") == 0 ? "gene" : "column",
+                         (long long)(col_map ? col_map[j] : j));
       dst[j] = v;
     }
   }
   return GPA_OK;
 }
 
-/* Not collective: this rank's rows, read through its own sequential-driver handle. */
-static int read_rows_local(const struct gpa_dataset *ds, const int64_t *rows, int64_t count,
-                           const int64_t *col_map, int64_t ncols, float *out) {
-  const int64_t g = ds->n_genes;
+/* Not collective: this rank's rows of m, read through its own sequential-driver handle. */
+static int read_rows_local(const struct gpa_dataset *ds, const struct matrix *m,
+                           const int64_t *rows, int64_t count, const int64_t *col_map,
+                           int64_t ncols, float *out) {
+  const int64_t g = m->width;
   for (int64_t i = 0; i < count; i++)
     if (rows[i] < 0 || rows[i] >= ds->n_samples)
       return GPA_ERROR(GPA_ERR_INTERNAL, "%s: row %lld asked of %lld", ds->path, (long long)rows[i],
@@ -703,10 +796,10 @@ static int read_rows_local(const struct gpa_dataset *ds, const int64_t *rows, in
   struct gpa_h5_info info;
   int rc;
   GPA_CHECK_GOTO(rc, row_work_alloc(&w, g, ds->path), done);
-  if (!ds->sparse) GPA_CHECK_GOTO(rc, gpa_h5s_dataset_info(&f, "/X", &info), done); /* opens */
+  if (!m->sparse) GPA_CHECK_GOTO(rc, gpa_h5s_dataset_info(&f, m->name, &info), done); /* opens */
   for (int64_t lo = 0; lo < count; lo += w.block) {
     const int64_t n = count - lo < w.block ? count - lo : w.block;
-    GPA_CHECK_GOTO(rc, read_block(&f, ds, rows + lo, n, col_map, ncols, &w, out + lo * ncols),
+    GPA_CHECK_GOTO(rc, read_block(&f, ds, m, rows + lo, n, col_map, ncols, &w, out + lo * ncols),
                    done);
   }
 done:
@@ -718,6 +811,15 @@ done:
 int gpa_dataset_read_rows(MPI_Comm comm, const struct gpa_dataset *ds, const int64_t *rows,
                           int64_t count, const int64_t *col_map, int64_t ncols, float *out) {
   /* No HDF5 call below is collective: a rank that fails cannot leave the others waiting. */
-  int rc = count > 0 ? read_rows_local(ds, rows, count, col_map, ncols, out) : GPA_OK;
+  const struct matrix m = {"/X", ds->n_genes, ds->sparse};
+  int rc = count > 0 ? read_rows_local(ds, &m, rows, count, col_map, ncols, out) : GPA_OK;
+  return gpa_comm_agree(comm, rc);
+}
+
+int gpa_dataset_read_matrix_rows(MPI_Comm comm, const struct gpa_dataset *ds, const char *name,
+                                 int64_t width, const int64_t *rows, int64_t count,
+                                 const int64_t *col_map, int64_t ncols, float *out) {
+  const struct matrix m = {name, width, 0};
+  int rc = count > 0 ? read_rows_local(ds, &m, rows, count, col_map, ncols, out) : GPA_OK;
   return gpa_comm_agree(comm, rc);
 }

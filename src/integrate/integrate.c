@@ -17,7 +17,6 @@
 #include "gpa/output.h"
 #include "gpa/paths.h"
 #include "gpa/provenance.h"
-#include "gpa/provenance.h"
 #include "gpa/solver.h"
 #include "gpa_config.h"
 #include "integration.h"
@@ -203,7 +202,20 @@ static int select_samples(struct gpa_integration *in) {
   return check_labels(in);
 }
 
-/* The data files opened, their genes matched and the samples pooled. */
+/* The pair code (obs column integrate.pair_key of the source file) of each pooled source
+ * sample.  Collective. */
+static int read_pairs(struct gpa_integration *in) {
+  if (!in->p.integrate.pair_key[0]) return GPA_OK;
+  struct gpa_category c;
+  GPA_CHECK(gpa_dataset_read_column(in->comm, &in->src, in->p.integrate.pair_key, &c));
+  int rc = gpa_alloc_array(&in->pair, (size_t)in->n + 1, sizeof(int32_t));
+  for (int64_t i = 0; rc == GPA_OK && i < in->n; i++)
+    in->pair[i] = i < in->n_src ? c.codes[in->rows[i]] : -1;
+  gpa_dataset_free_column(&c);
+  return rc;
+}
+
+/* The data files opened, their genes matched, the samples pooled and their pair codes read. */
 static int prepare_samples(struct gpa_integration *in) {
   const struct gpa_params *p = &in->p;
   GPA_CHECK(gpa_dataset_open(in->comm, p->integrate.source_file, p->integrate.batch_key,
@@ -214,7 +226,8 @@ static int prepare_samples(struct gpa_integration *in) {
     GPA_CHECK(gpa_dataset_open(in->comm, p->integrate.target_file, p->integrate.batch_key,
                                p->integrate.label_key, &in->tgt));
   GPA_CHECK(match_genes(in));
-  return select_samples(in);
+  GPA_CHECK(select_samples(in));
+  return read_pairs(in);
 }
 
 /* k: the default is lowered to what the samples allow; a k asked for must fit. */
@@ -249,6 +262,40 @@ static int read_data(struct gpa_integration *in) {
   const struct gpa_dataset *t = in->same_file ? &in->src : &in->tgt;
   return gpa_dataset_read_rows(in->comm, t, in->rows + lo + ns, nl - ns,
                                in->same_file ? NULL : in->tgt_cols, g, in->X + ns * g);
+}
+
+/* The truth of synthetic data when the input holds it (/X_ref in the source file, /obs/latent
+ * in both): the batch-free twins of this rank's source rows and the true latent state of all
+ * its rows.  Collective. */
+static int read_truth(struct gpa_integration *in, int quiet) {
+  const struct gpa_dataset *t = in->same_file ? &in->src : &in->tgt;
+  int64_t ref = 0, zs = 0, zt = 0;
+  GPA_CHECK(gpa_dataset_matrix(in->comm, &in->src, "/X_ref", &ref));
+  GPA_CHECK(gpa_dataset_matrix(in->comm, &in->src, "/obs/latent", &zs));
+  GPA_CHECK(gpa_dataset_matrix(in->comm, t, "/obs/latent", &zt));
+  if (ref != 0 && ref != in->src.n_genes)
+    return GPA_ERROR(GPA_ERR_INPUT, "%s: /X_ref has %lld columns for %lld genes", in->src.path,
+                     (long long)ref, (long long)in->src.n_genes);
+  if (ref == 0 || zs == 0 || zt != zs) return GPA_OK;
+  const int64_t lo = in->part.offset, nl = in->part.n_local, g = in->g;
+  int64_t ns = 0; /* source rows among mine */
+  while (ns < nl && lo + ns < in->n_src) ns++;
+  in->dz = zs;
+  GPA_CHECK(gpa_alloc_array(&in->Xref, (size_t)(nl * g + 1), sizeof(float)));
+  GPA_CHECK(gpa_alloc_array(&in->Ztrue, (size_t)(nl * zs + 1), sizeof(float)));
+  GPA_CHECK(gpa_dataset_read_matrix_rows(in->comm, &in->src, "/X_ref", ref, in->rows + lo, ns,
+                                         in->src_cols, g, in->Xref));
+  memcpy(in->Xref + ns * g, in->X + ns * g, sizeof(float) * (size_t)((nl - ns) * g));
+  GPA_CHECK(gpa_dataset_read_matrix_rows(in->comm, &in->src, "/obs/latent", zs, in->rows + lo, ns,
+                                         NULL, zs, in->Ztrue));
+  GPA_CHECK(gpa_dataset_read_matrix_rows(in->comm, t, "/obs/latent", zs, in->rows + lo + ns,
+                                         nl - ns, NULL, zs, in->Ztrue + ns * zs));
+  if (in->rank == 0 && !quiet)
+    printf(
+        "truth: /X_ref and /obs/latent (%lld columns) in the input: the report scores the "
+        "corrections against them\n",
+        (long long)zs);
+  return GPA_OK;
 }
 
 /* The rows spread over the ranks, the summary line, this rank's rows read. */
@@ -289,26 +336,61 @@ static int latent_space(struct gpa_integration *in, int quiet) {
   return GPA_OK;
 }
 
-/* The paper's baseline: per label and gene, source values moved to the target's mean and
- * standard deviation, x' = (x - mean_S) / std_S * std_T + mean_T.  Here this rank's sums:
- * st [L][4][g] (sum and sum of squares, source then target) and cnt [L][2]. */
-static void baseline_sums(const struct gpa_integration *in, double *st, double *cnt) {
+/* The paper's baseline, as the authors' notebook makes it with scikit-learn's StandardScaler:
+ * per label and gene, the source values standardised with the source's mean and population
+ * standard deviation (ddof 0) and mapped back with the target's,
+ * x' = (x - mean_S) / scale_S * scale_T + mean_T, where a scale is the standard deviation, or 1
+ * for a gene StandardScaler takes as constant (var <= n eps var + (n mean eps)^2, eps the
+ * double's: every zero variance).  The variance is StandardScaler's corrected two-pass one. */
+
+/* This rank's sums per label, side and gene of x - centre (centre [L][2][g]; NULL: 0) into
+ * s [L][2][g] and, when q is not NULL, of its square into q; when cnt is not NULL, the sample
+ * counts into cnt [L][2]. */
+static void baseline_sums(const struct gpa_integration *in, const double *centre, double *s,
+                          double *q, double *cnt) {
   const int64_t g = in->g, nl = in->part.n_local;
   for (int64_t i = 0; i < nl; i++) {
     const int64_t gi = in->part.offset + i;
-    const int side = gi < in->n_src ? 0 : 1;
-    double *s = st + (in->label[gi] * 4 + 2 * side) * g;
+    const int64_t set = in->label[gi] * 2 + (gi < in->n_src ? 0 : 1), at = set * g;
     const float *x = in->X + i * g;
     for (int64_t j = 0; j < g; j++) {
-      s[j] += x[j];
-      s[g + j] += (double)x[j] * x[j];
+      const double v = x[j] - (centre ? centre[at + j] : 0.0);
+      s[at + j] += v;
+      if (q) q[at + j] += v * v;
     }
-    cnt[in->label[gi] * 2 + side] += 1;
+    if (cnt) cnt[set] += 1;
   }
 }
 
-/* Xb from the summed statistics: source rows moved, target rows as they were. */
-static void baseline_apply(struct gpa_integration *in, const double *st, const double *cnt) {
+/* mean and scale [L][2][g] of every label's source (0) and target (1) samples.  Collective. */
+static int baseline_stats(const struct gpa_integration *in, double *mean, double *scale) {
+  const int64_t g = in->g, sets = 2 * (int64_t)in->n_labels, m = sets * g;
+  double *cnt = NULL, *dev = NULL;
+  int rc;
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&cnt, (size_t)sets, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&dev, (size_t)m, sizeof(double)), done);
+  baseline_sums(in, NULL, mean, NULL, cnt);
+  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, mean, m), done);
+  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, cnt, sets), done);
+  for (int64_t j = 0; j < m; j++) mean[j] /= cnt[j / g] > 0 ? cnt[j / g] : 1.0;
+  baseline_sums(in, mean, dev, scale, NULL); /* scale: the sums of squares for now */
+  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, dev, m), done);
+  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, scale, m), done);
+  const double eps = 2.220446049250313e-16; /* DBL_EPSILON, as numpy's finfo(float64).eps */
+  for (int64_t j = 0; j < m; j++) {
+    const double n = cnt[j / g] > 0 ? cnt[j / g] : 1.0;
+    const double var = (scale[j] - dev[j] * dev[j] / n) / n;
+    const double bound = n * eps * var + (n * mean[j] * eps) * (n * mean[j] * eps);
+    scale[j] = var <= bound ? 1.0 : sqrt(var);
+  }
+done:
+  gpa_free(&cnt);
+  gpa_free(&dev);
+  return rc;
+}
+
+/* Xb from the statistics: source rows moved, target rows as they were. */
+static void baseline_apply(struct gpa_integration *in, const double *mean, const double *scale) {
   const int64_t g = in->g, nl = in->part.n_local;
   for (int64_t i = 0; i < nl; i++) {
     const int64_t gi = in->part.offset + i;
@@ -318,34 +400,25 @@ static void baseline_apply(struct gpa_integration *in, const double *st, const d
       memcpy(y, x, sizeof(float) * (size_t)g);
       continue;
     }
-    const int c = in->label[gi];
-    const double ns = cnt[c * 2], nt = cnt[c * 2 + 1];
-    const double *ss = st + (c * 4) * g, *ts = st + (c * 4 + 2) * g;
-    for (int64_t j = 0; j < g; j++) {
-      double ms = ss[j] / ns, mt = ts[j] / nt;
-      double vs = ns > 1 ? (ss[g + j] - ns * ms * ms) / (ns - 1) : 0.0;
-      double vt = nt > 1 ? (ts[g + j] - nt * mt * mt) / (nt - 1) : 0.0;
-      double sd_s = vs > 0 ? sqrt(vs) : 0.0, sd_t = vt > 0 ? sqrt(vt) : 0.0;
-      y[j] = (float)(sd_s > 0 ? (x[j] - ms) / sd_s * sd_t + mt : x[j] - ms + mt);
-    }
+    const int64_t s = 2 * (int64_t)in->label[gi] * g, t = s + g;
+    for (int64_t j = 0; j < g; j++)
+      y[j] = (float)((x[j] - mean[s + j]) / scale[s + j] * scale[t + j] + mean[t + j]);
   }
 }
 
 /* The baseline Xb.  Collective. */
 static int baseline(struct gpa_integration *in) {
-  const int64_t g = in->g, nl = in->part.n_local, L = in->n_labels;
-  double *st = NULL, *cnt = NULL;
+  const int64_t g = in->g, nl = in->part.n_local, m = 2 * (int64_t)in->n_labels * g;
+  double *mean = NULL, *scale = NULL;
   int rc;
-  GPA_CHECK_GOTO(rc, gpa_alloc_array(&st, (size_t)(L * 4 * g), sizeof(double)), done);
-  GPA_CHECK_GOTO(rc, gpa_alloc_array(&cnt, (size_t)(L * 2), sizeof(double)), done);
-  baseline_sums(in, st, cnt);
-  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, st, L * 4 * g), done);
-  GPA_CHECK_GOTO(rc, gpa_allreduce_sum(in->comm, cnt, L * 2), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&mean, (size_t)m, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, gpa_alloc_array(&scale, (size_t)m, sizeof(double)), done);
+  GPA_CHECK_GOTO(rc, baseline_stats(in, mean, scale), done);
   GPA_CHECK_GOTO(rc, gpa_alloc_array(&in->Xb, (size_t)(nl * g + 1), sizeof(float)), done);
-  baseline_apply(in, st, cnt);
+  baseline_apply(in, mean, scale);
 done:
-  gpa_free(&st);
-  gpa_free(&cnt);
+  gpa_free(&mean);
+  gpa_free(&scale);
   return rc;
 }
 
@@ -784,6 +857,9 @@ static void destroy(struct gpa_integration *in) {
   gpa_free(&in->Z);
   gpa_free(&in->Zc);
   gpa_free(&in->run_files);
+  gpa_free(&in->pair);
+  gpa_free(&in->Xref);
+  gpa_free(&in->Ztrue);
   gpa_pca_destroy(&in->pca);
 }
 
@@ -792,6 +868,7 @@ static int integrate(struct gpa_integration *in, const struct gpa_integrate_opts
   GPA_CHECK(prepare_samples(in));
   GPA_CHECK(choose_k(in, deck));
   GPA_CHECK(load_data(in, opts->quiet));
+  GPA_CHECK(read_truth(in, opts->quiet));
   GPA_CHECK(latent_space(in, opts->quiet));
   GPA_CHECK(transport_all(in, opts->quiet));
   GPA_CHECK(correct(in));

@@ -36,6 +36,13 @@ struct gpa_integration {
   int k;
   double *Z;  /* [n_local][k] latent coordinates before transport (PCA units) */
   double *Zc; /* [n_local][k] after transport (PCA units) */
+  /* What the report measures besides: samples that belong together (integrate.pair_key), and
+   * the truth of synthetic data (/X_ref and /obs/latent of the input, e.g. from
+   * make_synthetic_batches.py --counterfactual). */
+  int32_t *pair; /* [n] pair code of each pooled source sample, -1 none; NULL: no pair_key */
+  int64_t dz;    /* columns of the true latent state; 0: the input holds no truth */
+  float *Xref;   /* [n_local][g] the batch-free twin (/X_ref) of this rank's source rows */
+  float *Ztrue;  /* [n_local][dz] the true latent state (/obs/latent) of this rank's rows */
   /* Per label: the run file of its transport (its recorded deck reads the label's rows from
    * /runs/<label> of the output), and the report. */
   char (*run_files)[GPA_PATH_MAX]; /* [n_labels] */
@@ -43,8 +50,8 @@ struct gpa_integration {
   int64_t steps_total;
 };
 
-/* The report: distances, floor, neighbour statistics, per label; printed on rank 0 and
- * returned as JSON text (gpa_free it). */
+/* The report: distances, floor, neighbour statistics and the checks of the bar, per label
+ * and pooled over the labels; printed on rank 0 and returned as JSON text (gpa_free it). */
 int gpa_integration_report(struct gpa_integration *in, FILE *out, char **json);
 
 /* The integrated data as an AnnData .h5ad file at `path` (h5ad.c). */
