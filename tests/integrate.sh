@@ -179,6 +179,8 @@ refuse "integrate.components: 200 components need at least 201 samples" \
   -P integrate.components=200
 refuse "integrate.source_batch: batches.h5 has no batch 7" -P integrate.source_batch=[7]
 refuse "no obs column 'tissue'" -P integrate.label_key=tissue
+refuse "labels 'a b' and 'a_b' have the same file name 'a_b'" \
+  -P integrate.source_file=bad_label_names.h5
 refuse "cannot open 'missing.h5': No such file or directory" -P integrate.source_file=missing.h5
 
 # Id lists that do not match X, and inconsistent CSR matrices: one line on 1, 2 and 3 ranks,

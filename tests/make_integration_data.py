@@ -59,7 +59,7 @@ def layout_v1(path, X, **extra):
         f["obs/batch"] = batch
         f["obs/batch_names"] = strings([b"b0", b"b1"])
         f["obs/label"] = extra.get("label", label)
-        f["obs/label_names"] = label_names
+        f["obs/label_names"] = extra.get("label_names", label_names)
         f["obs/sample_ids"] = sample_ids
         f["var/gene_ids"] = extra.get("genes", gene_ids)
         f.attrs["layout_version"] = "1"
@@ -72,6 +72,9 @@ os.makedirs(out, exist_ok=True)
 subject = (np.arange(2 * n_per) // 2).astype(np.int32)
 layout_v1(os.path.join(out, "batches.h5"), X,
           more={"X_ref": X_ref, "obs/latent": X_ref, "obs/subject": subject})
+
+layout_v1(os.path.join(out, "bad_label_names.h5"), X,
+          label_names=strings([b"a b", b"a_b", b"gamma"]))
 
 Xn = X.copy()
 Xn[70, 5] = np.nan

@@ -167,7 +167,23 @@ static int pool_samples(struct gpa_integration *in, struct gpa_dataset *const ds
 }
 
 /* Every label needs source and target samples. */
+static void label_stem(const struct gpa_integration *in, int c, char safe[101]);
+
+/* Every label has source and target samples, and a file-safe name of its own (its run file
+ * OUT.NAME.h5 and its rows /runs/NAME). */
 static int check_labels(const struct gpa_integration *in) {
+  for (int c = 0; c < in->n_labels; c++) {
+    char a[101], b[101];
+    label_stem(in, c, a);
+    for (int d = 0; d < c; d++) {
+      label_stem(in, d, b);
+      if (strcmp(a, b) == 0)
+        return GPA_ERROR(GPA_ERR_INPUT,
+                         "integrate: labels '%s' and '%s' have the same file name '%s' (their "
+                         "run files keep letters, digits and '-'); rename one in the data",
+                         in->label_names[d], in->label_names[c], a);
+    }
+  }
   for (int c = 0; c < in->n_labels; c++) {
     int64_t cs = 0, ct = 0;
     for (int64_t i = 0; i < in->n; i++)
