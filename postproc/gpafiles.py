@@ -216,7 +216,24 @@ class GpaFile:
                 f"({code.get('git_revision', '?')})")
 
 
-class RunFile(GpaFile):
+class MovedPoints(GpaFile):
+    """What a run file and a transport output share: points moved for a number of steps,
+    /particles/initial and /particles/final."""
+
+    @property
+    def steps(self):
+        return self.attribute("steps", 0)
+
+    @property
+    def initial(self):
+        return self.read("particles/initial")
+
+    @property
+    def final(self):
+        return self.read("particles/final")
+
+
+class RunFile(MovedPoints):
     """A run file of `gpa run`."""
 
     FORMAT, FORMAT_VERSION = "gpa-run", 1
@@ -227,20 +244,8 @@ class RunFile(GpaFile):
         return self.attribute("status", "")
 
     @property
-    def steps(self):
-        return self.attribute("steps", 0)
-
-    @property
     def target(self):
         return self.read("target")
-
-    @property
-    def initial(self):
-        return self.read("particles/initial")
-
-    @property
-    def final(self):
-        return self.read("particles/final")
 
     @property
     def monitor_columns(self):
@@ -319,7 +324,7 @@ class RunFile(GpaFile):
                 f"{self.steps} steps | {self.status}")
 
 
-class TransportFile(GpaFile):
+class TransportFile(MovedPoints):
     """An output of `gpa transport` or `gpa sample`: points moved through a
     run's stored field."""
 
@@ -333,18 +338,6 @@ class TransportFile(GpaFile):
     @property
     def input(self):
         return self.attribute("input", "")
-
-    @property
-    def steps(self):
-        return self.attribute("steps", 0)
-
-    @property
-    def initial(self):
-        return self.read("particles/initial")
-
-    @property
-    def final(self):
-        return self.read("particles/final")
 
     @property
     def labels(self):
